@@ -1,0 +1,379 @@
+"""Run configuration: one YAML file holds every setting; `--set a.b=value` overrides it.
+
+The config is a tree of frozen dataclasses. Loading checks every key and value
+before any work starts; a typo is answered with the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .clean import DEFAULT_CREDIT_PATTERNS, DEFAULT_FURNITURE
+from .errors import ConfigError
+
+DEFAULT_LABELS = ("accusation", "denial", "quote", "statistic")
+
+
+@dataclass(frozen=True)
+class ArticleSource:
+    """Raw articles: a directory of .txt files, or a .jsonl/.csv/.json/.parquet file."""
+
+    path: str
+    format: Literal["auto", "txt", "jsonl", "csv", "json", "parquet"] = "auto"
+    id_field: str = "id"
+    title_field: str | None = "title"
+    text_field: str = "text"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where articles and annotations come from, and what to do with bad records."""
+
+    articles: tuple[ArticleSource, ...] = ()
+    gold: tuple[str, ...] = ()
+    label_studio: tuple[str, ...] = ()
+    doccano: tuple[str, ...] = ()
+    on_error: Literal["raise", "skip"] = "raise"
+    gold_requires_article: bool = False
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """The label set: names, and whether exactly one label applies (exclusive)."""
+
+    names: tuple[str, ...] = DEFAULT_LABELS
+    exclusive: bool = False
+    missing_positive: Literal["error", "skip"] = "error"
+
+
+@dataclass(frozen=True)
+class CleaningConfig:
+    """Which non-article lines of raw text to drop (see stancekit.clean)."""
+
+    enabled: bool = True
+    furniture: tuple[str, ...] = DEFAULT_FURNITURE
+    credit_patterns: tuple[str, ...] = DEFAULT_CREDIT_PATTERNS
+    captions: bool = True
+    tweets: bool = True
+    extra_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """Extra abbreviations (without the dot) that never end a sentence."""
+
+    abbreviations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnnotationConfig:
+    """How span annotations become sentence labels."""
+
+    min_overlap: float = 0.5
+    annotators: Literal["union", "majority", "first"] = "union"
+
+
+@dataclass(frozen=True)
+class WeakLabelsConfig:
+    """Rule-based labels for unlabelled articles (off by default)."""
+
+    enabled: bool = False
+    articles: tuple[ArticleSource, ...] = ()
+    max_articles: int | None = None
+    rules: tuple[str, ...] = ("quote", "statistic", "accusation", "denial")
+    weight: float = 0.3
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Article-level split fractions and the number of cross-validation folds."""
+
+    validation: float = 0.15
+    test: float = 0.15
+    folds: int = 5
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """TF-IDF features: word and character n-grams, number shapes, article context."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (0, 0)
+    number_shapes: bool = True
+    context: bool = True
+    neighbours: bool = True
+    min_df: int = 2
+    max_features: int | None = None
+    sublinear_tf: bool = True
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The linear model fitted per label (one-vs-rest) or across labels (exclusive)."""
+
+    type: Literal["logreg", "svm", "sgd"] = "logreg"
+    C: float = 4.0
+    class_weight: Literal["balanced", "none"] = "balanced"
+    max_iter: int = 2000
+
+
+@dataclass(frozen=True)
+class ThresholdsConfig:
+    """Per-label decision thresholds: tuned on validation, on grouped CV, or fixed."""
+
+    tune: Literal["validation", "cv", "none"] = "cv"
+    default: float = 0.5
+    grid: int = 99
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Optional grid/random search over config keys with article-grouped CV."""
+
+    enabled: bool = False
+    method: Literal["grid", "random"] = "grid"
+    params: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    n_iter: int = 10
+    folds: int = 3
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where artifacts go: <dir>/<name>/v<N>/."""
+
+    dir: str = "artifacts"
+    name: str = "default"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of one run."""
+
+    seed: int = 13
+    data: DataConfig = DataConfig()
+    labels: LabelsConfig = LabelsConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    segmentation: SegmentationConfig = SegmentationConfig()
+    annotation: AnnotationConfig = AnnotationConfig()
+    weak_labels: WeakLabelsConfig = WeakLabelsConfig()
+    split: SplitConfig = SplitConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    model: ModelConfig = ModelConfig()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    search: SearchConfig = SearchConfig()
+    output: OutputConfig = OutputConfig()
+    base_dir: str = "."
+
+    def resolve(self, path: str) -> Path:
+        """A data path from the config, relative to the directory it was run from."""
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def to_dict(self) -> dict:
+        """Plain, YAML-ready nested dict (base_dir left out: it belongs to the run)."""
+        d = _plain(self)
+        d.pop("base_dir", None)
+        return d
+
+
+def _plain(obj: Any) -> Any:
+    """Dataclasses and tuples to dicts and lists."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
+    """Check `value` against annotation `tp`, converting lists to tuples."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, where, source)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"'{where}' must be one of {', '.join(map(repr, args))}, got {value!r}",
+                              source)
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"'{where}' must be a list, got {value!r}", source)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{where}[{i}]", source) for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"'{where}' must have {len(args)} items, got {value!r}", source)
+        return tuple(_convert(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{where}' must be a mapping, got {value!r}", source)
+        return {str(k): _convert(v, args[1], f"{where}.{k}", source) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if tp is ArticleSource and isinstance(value, str):
+            value = {"path": value}
+        return _build(tp, value, where, source)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and (type(value) is not tp):
+        raise ConfigError(f"'{where}' must be {_type_name(tp)}, got {value!r}", source)
+    return value
+
+
+def _build(cls: type, data: Any, where: str, source: str | None) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{where or 'config'}' must be a mapping, got {data!r}", source)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "base_dir"]
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"; did you mean '{(where + '.') if where else ''}{close[0]}'?" if close else \
+                f"; valid keys: {', '.join(names)}"
+            raise ConfigError(f"unknown key '{path}'{hint}", source)
+        kwargs[key] = _convert(value, hints[key], path, source)
+    return cls(**kwargs)
+
+
+def _check_values(cfg: Config, source: str | None) -> None:
+    """Range checks that types alone cannot express."""
+    def bad(key: str, value: Any, why: str) -> ConfigError:
+        return ConfigError(f"'{key}' {why}, got {value!r}", source)
+    if not cfg.labels.names:
+        raise bad("labels.names", cfg.labels.names, "must name at least one label")
+    if len(set(cfg.labels.names)) != len(cfg.labels.names):
+        raise bad("labels.names", cfg.labels.names, "must not repeat a label")
+    s = cfg.split
+    for key in ("validation", "test"):
+        v = getattr(s, key)
+        if not 0 <= v < 1:
+            raise bad(f"split.{key}", v, "must be in [0, 1)")
+    if s.validation + s.test >= 0.9:
+        raise bad("split.validation + split.test", s.validation + s.test, "must leave training data")
+    if s.folds < 2:
+        raise bad("split.folds", s.folds, "must be at least 2")
+    lo, hi = cfg.features.word_ngrams
+    if not 1 <= lo <= hi <= 4:
+        raise bad("features.word_ngrams", [lo, hi], "must be [min, max] with 1 <= min <= max <= 4")
+    lo, hi = cfg.features.char_ngrams
+    if (lo, hi) != (0, 0) and not 1 <= lo <= hi <= 8:
+        raise bad("features.char_ngrams", [lo, hi], "must be [0, 0] (off) or 1 <= min <= max <= 8")
+    if cfg.features.min_df < 1:
+        raise bad("features.min_df", cfg.features.min_df, "must be at least 1")
+    if cfg.model.C <= 0:
+        raise bad("model.C", cfg.model.C, "must be positive")
+    if not 0 < cfg.thresholds.default < 1:
+        raise bad("thresholds.default", cfg.thresholds.default, "must be in (0, 1)")
+    if not 0 < cfg.annotation.min_overlap <= 1:
+        raise bad("annotation.min_overlap", cfg.annotation.min_overlap, "must be in (0, 1]")
+    if not 0 <= cfg.weak_labels.weight <= 1:
+        raise bad("weak_labels.weight", cfg.weak_labels.weight, "must be in [0, 1]")
+    for key in cfg.search.params:
+        _lookup(cfg.to_dict(), key.split("."), key, source)
+
+
+def _lookup(tree: dict, parts: list[str], key: str, source: str | None) -> None:
+    """Raise ConfigError unless dotted `key` names an existing setting."""
+    node: Any = tree
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            options = list(node) if isinstance(node, dict) else []
+            close = difflib.get_close_matches(part, options, n=1)
+            prefix = ".".join(parts[:i])
+            hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown key '{key}'{hint}", source)
+        node = node[part]
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Split 'section.key=value' into its path and YAML-parsed value."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if "." not in key and key not in ("seed",):
+        raise ConfigError(f"override key {key!r} must be a dotted path such as model.C")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {key}: cannot parse value {raw!r} ({exc.__class__.__name__})")
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str | None = None) -> dict:
+    """Return a copy of the raw config mapping with each `--set` override applied."""
+    import copy
+    out = copy.deepcopy(data)
+    defaults = Config().to_dict()
+    for item in overrides:
+        parts, value = parse_override(item)
+        _lookup(defaults, parts, ".".join(parts), f"--set {item}")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: '{part}' is not a section", source)
+        node[parts[-1]] = value
+    return out
+
+
+def config_from_dict(data: dict, source: str | None = None, base_dir: str = ".") -> Config:
+    """Validate a raw mapping into a Config."""
+    cfg = _build(Config, data or {}, "", source)
+    cfg = dataclasses.replace(cfg, base_dir=str(base_dir))
+    _check_values(cfg, source)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: typing.Iterable[str] = ()) -> Config:
+    """Read a YAML config file, apply overrides, validate. Paths in it are relative to the cwd."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config ({exc.__class__.__name__})", path) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path,
+                          mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a YAML mapping", path)
+    data = apply_overrides(data, overrides, str(path))
+    return config_from_dict(data, str(path))
+
+
+def dump_config(cfg: Config) -> str:
+    """The resolved config as YAML that `load_config` reads back unchanged."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,278 @@
+"""Dataset building: articles + annotations -> labelled sentence records, split by article.
+
+Each record carries its article id, sentence index (0 = headline), paragraph,
+character offsets (when the raw article is known), labels, source (gold or rules),
+its article context (neighbours, open quotation) and its split and CV fold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .clean import CleaningReport, CleaningRules
+from .config import Config
+from .errors import DataError, LabelError, TrainingError
+from .features import quote_state
+from .labels import (GoldSentence, SpanTask, project_spans, read_doccano, read_gold,
+                     read_label_studio, weak_labels)
+from .read import Article, ReadReport, iter_articles
+from .segment import Sentence, segment_article
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class SentenceDataset:
+    """Sentence records plus what the dataset card reports about how they were made."""
+
+    records: list[dict[str, Any]]
+    labels: tuple[str, ...]
+    cleaning: CleaningReport = field(default_factory=CleaningReport)
+    reading: ReadReport = field(default_factory=ReadReport)
+    fingerprint: str = ""
+
+    def split(self, name: str) -> list[dict[str, Any]]:
+        """The records of one split, in article order."""
+        return [r for r in self.records if r["split"] == name]
+
+    def matrix(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        """0/1 label matrix (n_records, n_labels) in label-set order."""
+        index = {l: j for j, l in enumerate(self.labels)}
+        Y = np.zeros((len(records), len(self.labels)), dtype=np.int8)
+        for i, r in enumerate(records):
+            for l in r["labels"]:
+                Y[i, index[l]] = 1
+        return Y
+
+
+def cleaning_rules(cfg: Config) -> CleaningRules:
+    """The cleaning section of a config as the rules object `stancekit.clean` takes."""
+    c = cfg.cleaning
+    return CleaningRules(c.enabled, c.furniture, c.credit_patterns, c.captions, c.tweets,
+                         c.extra_patterns)
+
+
+def add_context(records: list[dict[str, Any]]) -> None:
+    """Give each record of one article (in order) its neighbours and quotation state."""
+    open_quote = False
+    for i, r in enumerate(records):
+        if r["index"] == 0:
+            open_quote = False
+        starts_inside = open_quote
+        open_quote, marks = quote_state(r["text"], open_quote)
+        r["context"] = {
+            "index": r["index"],
+            "in_quote": bool(starts_inside),
+            "prev": records[i - 1]["text"] if i > 0 else "",
+            "next": records[i + 1]["text"] if i + 1 < len(records) else "",
+        }
+
+
+def _record(aid: str, index: int, text: str, labels: Iterable[str], source: str,
+            sent: Sentence | None) -> dict[str, Any]:
+    return {"article_id": aid, "index": index, "text": text, "labels": sorted(labels),
+            "source": source, "paragraph": sent.paragraph if sent else None,
+            "start": sent.start if sent else None, "end": sent.end if sent else None}
+
+
+def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sentence]
+                ) -> list[dict[str, Any]]:
+    """Attach offsets from the raw article to gold sentences (located by text, in order)."""
+    out, cursor = [], 0
+    para_of = [(s.start, s.end, s.paragraph) for s in sentences]
+    for g in gold:
+        pos = article.text.find(g.text, cursor)
+        if pos < 0:
+            raise DataError(f"sentence not found in article {article.id!r} ({article.path}) "
+                            "after the previous one", g.path, g.line, "text")
+        end = pos + len(g.text)
+        para = next((p for s, e, p in para_of if s <= pos < e), None)
+        out.append(_record(g.article_id, g.index, g.text, g.labels, "gold",
+                           Sentence(g.index, para if para is not None else -1, pos, end, g.text)))
+        cursor = end
+    return out
+
+
+def _segment(article: Article, cfg: Config, report: CleaningReport) -> list[Sentence]:
+    sents, rep = segment_article(article.text, cleaning_rules(cfg), cfg.segmentation.abbreviations)
+    report.merge(rep)
+    return sents
+
+
+def _articles(cfg: Config, sources: Iterable, reading: ReadReport) -> dict[str, Article]:
+    out: dict[str, Article] = {}
+    for src in sources:
+        for art in iter_articles(src, Path(cfg.base_dir), cfg.data.on_error, reading):
+            if art.id in out:
+                raise DataError(f"duplicate article id {art.id!r} (also in {out[art.id].path})",
+                                art.path, art.line)
+            out[art.id] = art
+    return out
+
+
+def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningReport
+                  ) -> list[list[dict[str, Any]]]:
+    """Records of every gold article: sentence JSONL first, then span exports."""
+    labels = cfg.labels.names
+    out: list[list[dict[str, Any]]] = []
+    seen: dict[str, str] = {}
+
+    def claim(aid: str, where: str) -> None:
+        if aid in seen:
+            raise DataError(f"article {aid!r} is annotated twice (also in {seen[aid]})", where)
+        seen[aid] = where
+
+    for path in cfg.data.gold:
+        for aid, gold in read_gold(cfg.resolve(path), labels).items():
+            claim(aid, f"{gold[0].path}:{gold[0].line}")
+            art = articles.get(aid)
+            if art is not None:
+                out.append(_align_gold(art, gold, _segment(art, cfg, cleaning)))
+            elif cfg.data.gold_requires_article:
+                raise DataError(f"no raw article with id {aid!r}", gold[0].path, gold[0].line,
+                                "article_id")
+            else:
+                out.append([_record(aid, g.index, g.text, g.labels, "gold", None) for g in gold])
+    tasks: list[SpanTask] = []
+    for path in cfg.data.label_studio:
+        tasks.extend(read_label_studio(cfg.resolve(path), labels))
+    for path in cfg.data.doccano:
+        tasks.extend(read_doccano(cfg.resolve(path), labels))
+    for task in tasks:
+        claim(task.article_id, f"{task.path}:{task.where}")
+        art = Article(task.article_id, task.text, task.path, task.where)
+        sents = _segment(art, cfg, cleaning)
+        projected = project_spans(task, sents, cfg.annotation.min_overlap, cfg.annotation.annotators)
+        out.append([_record(task.article_id, s.index, s.text, lab, "gold", s)
+                    for s, lab in zip(sents, projected)])
+    return out
+
+
+def _weak_records(cfg: Config, exclude: set[str], cleaning: CleaningReport, reading: ReadReport,
+                  progress: Callable[[Iterable], Iterable]) -> list[list[dict[str, Any]]]:
+    """Rule-labelled records for unlabelled articles (streamed; one article at a time)."""
+    wl = cfg.weak_labels
+    out = []
+    count = 0
+    for src in wl.articles:
+        for art in progress(iter_articles(src, Path(cfg.base_dir), cfg.data.on_error, reading)):
+            if art.id in exclude:
+                continue
+            if wl.max_articles is not None and count >= wl.max_articles:
+                return out
+            count += 1
+            recs = [_record(art.id, s.index, s.text, (), "rules", s)
+                    for s in _segment(art, cfg, cleaning)]
+            add_context(recs)
+            for r in recs:
+                r["labels"] = list(weak_labels(r["text"], r["context"], wl.rules, cfg.labels.names))
+            out.append(recs)
+    return out
+
+
+def assign_groups(profiles: list[np.ndarray], fractions: Sequence[float], seed: int) -> list[int]:
+    """Assign each article (a vector of label counts + sentence count) to a group.
+
+    Greedy iterative stratification: articles in seeded random order, rarest-label
+    articles first, each to the group furthest below its target share of the labels
+    that article carries. Deterministic for a given seed.
+    """
+    if not profiles:
+        return []
+    P = np.array(profiles, dtype=float)
+    totals = P.sum(axis=0)
+    desired = np.outer(np.asarray(fractions, dtype=float), totals)
+    have = np.zeros_like(desired)
+    rng = random.Random(seed)
+    order = list(range(len(P)))
+    rng.shuffle(order)
+    rarity = P[:, :-1] / np.maximum(totals[:-1], 1)
+    order.sort(key=lambda i: -float(rarity[i].max()) if P[i, :-1].any() else 0.0)
+    out = [0] * len(P)
+    for i in order:
+        need = (desired - have) / np.maximum(desired, 1e-9)
+        weights = np.where(P[i] > 0, 1.0, 0.0)
+        score = (need * weights).sum(axis=1) + 1e-6 * np.array(fractions)
+        score[np.asarray(fractions) == 0] = -np.inf
+        best = np.flatnonzero(score == score.max())
+        g = int(best[rng.randrange(len(best))]) if len(best) > 1 else int(best[0])
+        out[i] = g
+        have[g] += P[i]
+    return out
+
+
+def assign_splits(articles: list[list[dict[str, Any]]], cfg: Config) -> None:
+    """Set `split` and `fold` on every gold record, by article; rule records are train-only."""
+    labels = cfg.labels.names
+    gold = [a for a in articles if a[0]["source"] == "gold"]
+    profiles = []
+    for recs in gold:
+        c = Counter(l for r in recs for l in r["labels"])
+        profiles.append(np.array([c[l] for l in labels] + [len(recs)], dtype=float))
+    s = cfg.split
+    splits = assign_groups(profiles, (1 - s.validation - s.test, s.validation, s.test), cfg.seed)
+    folds = assign_groups(profiles, [1.0 / s.folds] * s.folds, cfg.seed + 1)
+    for recs, sp, fold in zip(gold, splits, folds):
+        for r in recs:
+            r["split"], r["fold"] = SPLITS[sp], fold
+    for recs in articles:
+        if recs[0]["source"] == "rules":
+            for r in recs:
+                r["split"], r["fold"] = "train", -1
+
+
+def fingerprint(records: Sequence[dict[str, Any]]) -> str:
+    """sha256 over every record's identity, text, labels, source and split assignment."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(json.dumps([r["article_id"], r["index"], r["text"], r["labels"], r["source"],
+                             r["split"], r["fold"]], ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _check_label_support(records: list[dict[str, Any]], cfg: Config) -> None:
+    counts = Counter(l for r in records if r["source"] == "gold" for l in r["labels"])
+    for label in cfg.labels.names:
+        if counts[label] == 0 and cfg.labels.missing_positive == "error":
+            raise LabelError(f"label {label!r} has no positive example in the gold data; "
+                             "remove it from labels.names or set labels.missing_positive: skip")
+    if cfg.labels.exclusive:
+        for r in records:
+            if r["source"] == "gold" and len(r["labels"]) != 1:
+                raise LabelError(f"exclusive label sets need exactly one label per sentence; "
+                                 f"{r['article_id']}#{r['index']} has {r['labels']}")
+
+
+def _identity(items: Iterable) -> Iterable:
+    return items
+
+
+def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _identity
+                  ) -> SentenceDataset:
+    """Read, clean, segment, label and split everything the config names."""
+    cleaning, reading = CleaningReport(), ReadReport()
+    articles = _articles(cfg, cfg.data.articles, reading)
+    per_article = _gold_records(cfg, articles, cleaning)
+    if not per_article:
+        raise TrainingError("the config names no annotated data (data.gold, data.label_studio "
+                            "or data.doccano)")
+    for recs in per_article:
+        add_context(recs)
+    if cfg.weak_labels.enabled:
+        gold_ids = {recs[0]["article_id"] for recs in per_article}
+        per_article.extend(_weak_records(cfg, gold_ids, cleaning, reading, progress))
+    assign_splits(per_article, cfg)
+    records = [r for recs in per_article for r in recs]
+    _check_label_support(records, cfg)
+    ds = SentenceDataset(records, tuple(cfg.labels.names), cleaning, reading)
+    ds.fingerprint = fingerprint(records)
+    return ds

@@ -1,0 +1,55 @@
+"""Typed errors: the library raises these, the CLI turns them into one-line messages."""
+
+from __future__ import annotations
+
+
+class StancekitError(Exception):
+    """Base class of every error stancekit raises on purpose."""
+
+
+def _where(path: object | None, line: int | None, field: str | None) -> str:
+    """Format a `file:line: field` location prefix (parts that are None are left out)."""
+    parts = []
+    if path is not None:
+        parts.append(str(path) + (f":{line}" if line is not None else ""))
+    if field:
+        parts.append(f"field '{field}'")
+    return ": ".join(parts)
+
+
+class LocatedError(StancekitError):
+    """An error about one place in one input file."""
+
+    def __init__(self, message: str, path: object | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.path, self.line, self.field, self.detail = path, line, field, message
+        where = _where(path, line, field)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(LocatedError, ValueError):
+    """A config file or override is unknown, mistyped or out of range."""
+
+
+class DataError(LocatedError, ValueError):
+    """An input article, annotation or sentence file is malformed."""
+
+
+class LabelError(DataError):
+    """A label is unknown or outside the configured label set."""
+
+
+class TrainingError(StancekitError, ValueError):
+    """Training cannot proceed with this data (e.g. an empty split)."""
+
+
+class ArtifactError(StancekitError, OSError):
+    """An artifact is missing, unwritable, tampered with or from another version."""
+
+
+class ModelNotFoundError(ArtifactError, FileNotFoundError):
+    """A model path or name@version does not exist."""
+
+
+class ReproducibilityError(StancekitError):
+    """Retraining from an artifact's config gave a different result."""

@@ -1,0 +1,239 @@
+"""Labels from sentence-level gold JSONL, Label Studio and doccano span exports, and rules.
+
+Span annotations are projected onto segmented sentences by one documented rule: a
+span labels a sentence when their overlap covers at least `min_overlap` of the
+shorter of the two. So a short span inside a sentence labels it, and a span across
+several sentences labels each sentence it mostly covers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .errors import DataError, LabelError
+from .features import NUMBER_WORDS, tokenize
+from .read import read_jsonl_rows
+from .segment import Sentence
+
+
+@dataclass(frozen=True)
+class GoldSentence:
+    """One line of a sentence-level gold file."""
+
+    article_id: str
+    index: int
+    text: str
+    labels: tuple[str, ...]
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SpanTask:
+    """One annotated article from a span export: its text and each annotator's spans."""
+
+    article_id: str
+    text: str
+    annotations: tuple[tuple[tuple[int, int, str], ...], ...]
+    path: str
+    where: int
+
+
+def check_labels(labels: Any, allowed: Sequence[str], path: Any, line: int | None,
+                 field: str = "labels") -> tuple[str, ...]:
+    """Validate a label list against the configured label set; return it sorted."""
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise DataError(f"must be a list of label names, got {labels!r}", path, line, field)
+    for label in labels:
+        if label not in allowed:
+            raise LabelError(f"unknown label {label!r} (the label set is {', '.join(allowed)})",
+                             path, line, field)
+    return tuple(sorted(set(labels)))
+
+
+def read_gold(path: Path, allowed: Sequence[str]) -> dict[str, list[GoldSentence]]:
+    """Read sentence-level gold JSONL (see ANNOTATION.md), grouped by article in file order."""
+    out: dict[str, list[GoldSentence]] = {}
+    for n, row in read_jsonl_rows(path):
+        for name, kind in (("article_id", str), ("index", int), ("text", str), ("labels", list)):
+            if name not in row:
+                raise DataError("missing field", path, n, name)
+            if not isinstance(row[name], kind) or isinstance(row[name], bool):
+                raise DataError(f"must be {kind.__name__}, got {row[name]!r}", path, n, name)
+        if not row["text"].strip():
+            raise DataError("empty sentence text", path, n, "text")
+        labels = check_labels(row["labels"], allowed, path, n)
+        sents = out.setdefault(row["article_id"], [])
+        expected = sents[-1].index + 1 if sents else 0
+        if row["index"] != expected:
+            raise DataError(f"expected index {expected} for article {row['article_id']!r}, "
+                            f"got {row['index']}", path, n, "index")
+        sents.append(GoldSentence(row["article_id"], row["index"], row["text"], labels, str(path), n))
+    return out
+
+
+def _ls_spans(ann: dict, allowed: Sequence[str], text: str, path: Path, where: int
+              ) -> tuple[tuple[int, int, str], ...]:
+    spans = []
+    for res in ann.get("result") or []:
+        value = res.get("value") or {}
+        if "start" not in value or "end" not in value:
+            continue  # not a span result (e.g. a choice or a relation)
+        start, end = value["start"], value["end"]
+        for label in value.get("labels") or value.get("hypertextlabels") or []:
+            check_labels([label], allowed, path, where, "labels")
+            spans.append(_checked_span(start, end, label, value.get("text"), text, path, where))
+    return tuple(spans)
+
+
+def _checked_span(start: Any, end: Any, label: str, span_text: Any, text: str, path: Path,
+                  where: int) -> tuple[int, int, str]:
+    """Check a span's offsets (and text, when given) against the task text."""
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        raise DataError(f"span offsets {start}-{end} outside the text (length {len(text)})",
+                        path, where, "start/end")
+    if span_text is not None and text[start:end] != span_text:
+        raise DataError(f"span text {span_text!r} does not match text[{start}:{end}] = "
+                        f"{text[start:end]!r}", path, where, "text")
+    return start, end, label
+
+
+def read_label_studio(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
+    """Read a Label Studio JSON export; cancelled annotations are dropped.
+
+    The location reported in errors is the task's position in the export (1-based).
+    """
+    try:
+        tasks = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise DataError("file not found", path) from None
+    except UnicodeDecodeError:
+        raise DataError("not valid UTF-8", path) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
+    if not isinstance(tasks, list):
+        raise DataError("a Label Studio export must be a JSON list of tasks", path)
+    out = []
+    for i, task in enumerate(tasks, 1):
+        data = task.get("data") if isinstance(task, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise DataError("task has no data.text", path, i, "data.text")
+        text = data["text"]
+        aid = str(data.get("article_id") or data.get("id") or task.get("id") or i)
+        anns = tuple(_ls_spans(a, allowed, text, path, i) for a in task.get("annotations") or []
+                     if not a.get("was_cancelled"))
+        out.append(SpanTask(aid, text, anns, str(path), i))
+    return out
+
+
+def read_doccano(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
+    """Read a doccano sequence-labelling JSONL export ("label": [[start, end, name], ...]).
+
+    Lines sharing an id are one task annotated by several people.
+    """
+    by_id: dict[str, SpanTask] = {}
+    for n, row in read_jsonl_rows(path):
+        if not isinstance(row.get("text"), str):
+            raise DataError("missing field", path, n, "text")
+        text = row["text"]
+        raw = row.get("label", row.get("labels", row.get("entities", [])))
+        spans = []
+        for item in raw or []:
+            if isinstance(item, dict):
+                start, end, label = item.get("start_offset"), item.get("end_offset"), item.get("label")
+            elif isinstance(item, list) and len(item) == 3:
+                start, end, label = item
+            else:
+                raise DataError(f"cannot read span {item!r}", path, n, "label")
+            check_labels([label], allowed, path, n, "label")
+            spans.append(_checked_span(start, end, label, None, text, path, n))
+        aid = str(row.get("article_id") or row.get("id") or n)
+        prev = by_id.get(aid)
+        if prev is not None and prev.text != text:
+            raise DataError(f"id {aid!r} appears with a different text", path, n, "text")
+        anns = (prev.annotations if prev else ()) + (tuple(spans),)
+        by_id[aid] = SpanTask(aid, text, anns, str(path), prev.where if prev else n)
+    return list(by_id.values())
+
+
+def project_spans(task: SpanTask, sentences: Sequence[Sentence], min_overlap: float,
+                  policy: str) -> list[tuple[str, ...]]:
+    """Labels per sentence from the task's spans, resolving several annotators by `policy`."""
+    per_annotator: list[list[set[str]]] = []
+    for spans in task.annotations:
+        sets: list[set[str]] = [set() for _ in sentences]
+        for start, end, label in spans:
+            hit = False
+            for k, s in enumerate(sentences):
+                overlap = min(end, s.end) - max(start, s.start)
+                if overlap > 0 and overlap >= min_overlap * min(end - start, s.end - s.start):
+                    sets[k].add(label)
+                    hit = True
+            if not hit:
+                raise DataError(f"span {start}-{end} ({label}) {task.text[start:end][:40]!r} matches "
+                                "no sentence (it may lie in a line dropped by cleaning)",
+                                task.path, task.where, "spans")
+        per_annotator.append(sets)
+    out = []
+    for k in range(len(sentences)):
+        if not per_annotator:
+            out.append(())
+            continue
+        if policy == "first":
+            chosen = per_annotator[0][k]
+        else:
+            counts = Counter(l for a in per_annotator for l in a[k])
+            need = 1 if policy == "union" else len(per_annotator) // 2 + 1
+            chosen = {l for l, c in counts.items() if c >= need}
+        out.append(tuple(sorted(chosen)))
+    return out
+
+
+# --- weak labelling rules -------------------------------------------------------------
+
+_ACCUSE = re.compile(
+    r"\b(accus\w*|blam\w*|alleg\w*|criticis\w*|condemn\w*|attack\w*|lied|lying|misled|mislead\w*|"
+    r"betray\w*|fail(?:ed|ing)? to|wast\w*|incompeten\w*|scandal\w*|hypocri\w*|smear\w*)\b", re.I)
+_DENY = re.compile(
+    r"\b(den(?:y|ied|ies|ial|ials)|rejected|dismiss\w*|rebut\w*|refut\w*|nonsense|untrue|"
+    r"not true|false|rubbish|insist\w*|absurd|ridiculous|categorically|baseless|unfounded)\b", re.I)
+
+
+def rule_quote(text: str, ctx: dict) -> bool:
+    """Paired quotation marks around more than two words, or a sentence inside a quotation."""
+    if ctx.get("in_quote"):
+        return True
+    m = re.search(r"[\"“]([^\"”]{12,})[\"”]", text)
+    return bool(m) and len(m.group(1).split()) > 2
+
+
+def rule_statistic(text: str, ctx: dict) -> bool:
+    """A money, percent or plain count token that is not a year, date or ordinal."""
+    toks = tokenize(text)
+    return any(t in ("<money>", "<pct>") for t in toks) or (
+        "<num>" in toks and sum(1 for t in toks if t in NUMBER_WORDS or t[:1].isdigit()) >= 1
+        and "<date>" not in toks and "<year>" not in toks)
+
+
+def rule_accusation(text: str, ctx: dict) -> bool:
+    """An accusation verb or noun (accused, blamed, alleged, criticised, misled ...)."""
+    return bool(_ACCUSE.search(text))
+
+
+def rule_denial(text: str, ctx: dict) -> bool:
+    """A denial cue (denied, rejected, dismissed, nonsense, untrue ...)."""
+    return bool(_DENY.search(text))
+
+
+RULES = {"quote": rule_quote, "statistic": rule_statistic, "accusation": rule_accusation,
+         "denial": rule_denial}
+
+
+def weak_labels(text: str, ctx: dict, rules: Iterable[str], allowed: Sequence[str]) -> tuple[str, ...]:
+    """Labels from the named rules (each rule is named after the label it votes for)."""
+    return tuple(sorted(r for r in rules if r in allowed and RULES[r](text, ctx)))

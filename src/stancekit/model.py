@@ -1,0 +1,180 @@
+"""The classifier: TF-IDF features plus one linear model per label, as a scikit-learn estimator.
+
+Training uses scikit-learn; `export()` hands the fitted numbers (vocabulary, idf,
+coefficients, thresholds) to `stancekit.predict`, which scores without scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import TrainingError
+from .features import Analyzer
+from .scoring import scores_from_decision, tune_thresholds
+
+
+def _check_texts(X: Any) -> list:
+    """Reject one bare string where a sequence of sentences is expected (as sklearn does)."""
+    if isinstance(X, (str, bytes)) or isinstance(X, dict):
+        raise TypeError("Iterable over sentences (strings or records) expected, got one "
+                        f"{type(X).__name__}")
+    return list(X)
+
+
+class StanceClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label (one-vs-rest) or exclusive (multi-class) sentence classifier.
+
+    `fit(X, Y)` takes sentence records (strings or {"text", "context"} mappings) and a
+    0/1 matrix of shape (n_sentences, n_labels). Scores are in [0, 1]; a label is
+    predicted when its score reaches its threshold (exclusive: the top label).
+    """
+
+    def __init__(self, labels: Sequence[str] = ("accusation", "denial", "quote", "statistic"),
+                 exclusive: bool = False, word_ngrams: tuple[int, int] = (1, 2),
+                 char_ngrams: tuple[int, int] = (0, 0), number_shapes: bool = True,
+                 context: bool = True, neighbours: bool = True, min_df: int = 2,
+                 max_features: int | None = None, sublinear_tf: bool = True,
+                 model_type: str = "logreg", C: float = 4.0, class_weight: str | None = "balanced",
+                 max_iter: int = 2000, default_threshold: float = 0.5,
+                 random_state: int | None = 0) -> None:
+        self.labels = labels
+        self.exclusive = exclusive
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.number_shapes = number_shapes
+        self.context = context
+        self.neighbours = neighbours
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.model_type = model_type
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.default_threshold = default_threshold
+        self.random_state = random_state
+
+    def _analyzer(self) -> Analyzer:
+        return Analyzer(tuple(self.word_ngrams), tuple(self.char_ngrams), self.number_shapes,
+                        self.context, self.neighbours)
+
+    def _estimator(self) -> Any:
+        cw = None if self.class_weight in (None, "none") else self.class_weight
+        if self.model_type == "logreg":
+            return LogisticRegression(C=self.C, class_weight=cw, max_iter=self.max_iter,
+                                      solver="liblinear" if not self.exclusive else "lbfgs",
+                                      random_state=self.random_state)
+        if self.model_type == "svm":
+            return LinearSVC(C=self.C, class_weight=cw, max_iter=self.max_iter,
+                             random_state=self.random_state)
+        if self.model_type == "sgd":
+            return SGDClassifier(loss="log_loss", alpha=1.0 / (self.C * 1000), class_weight=cw,
+                                 max_iter=self.max_iter, tol=1e-4, random_state=self.random_state)
+        raise TrainingError(f"unknown model type {self.model_type!r}")
+
+    def fit(self, X: Any, Y: Any, sample_weight: Any = None) -> "StanceClassifier":
+        """Fit features and the linear model(s); thresholds start at `default_threshold`."""
+        X = _check_texts(X)
+        Y = np.asarray(Y, dtype=np.int8)
+        if Y.ndim != 2 or Y.shape != (len(X), len(self.labels)):
+            raise TrainingError(f"Y must have shape ({len(X)}, {len(self.labels)}), got {Y.shape}")
+        if not X:
+            raise TrainingError("no training sentences")
+        self.vectorizer_ = TfidfVectorizer(analyzer=self._analyzer(), lowercase=False,
+                                           min_df=self.min_df, max_features=self.max_features,
+                                           sublinear_tf=self.sublinear_tf, dtype=np.float64)
+        try:
+            Xt = self.vectorizer_.fit_transform(X)
+        except ValueError as exc:  # e.g. every feature below min_df
+            raise TrainingError(f"cannot build features: {exc}") from None
+        if self.exclusive:
+            y = Y.argmax(axis=1)
+            if len(np.unique(y)) < 2:
+                raise TrainingError("exclusive labels need at least two classes in training data")
+            est = self._estimator().fit(Xt, y, sample_weight=sample_weight)
+            coef = np.zeros((len(self.labels), Xt.shape[1]))
+            intercept = np.zeros(len(self.labels))
+            classes = est.classes_
+            if len(classes) == 2 and est.coef_.shape[0] == 1:
+                coef[classes[1]], intercept[classes[1]] = est.coef_[0], est.intercept_[0]
+            else:
+                coef[classes], intercept[classes] = est.coef_, est.intercept_
+            self.estimators_ = [est]
+        else:
+            coef = np.zeros((len(self.labels), Xt.shape[1]))
+            intercept = np.zeros(len(self.labels))
+            self.estimators_ = []
+            for j, label in enumerate(self.labels):
+                y = Y[:, j]
+                if y.min() == y.max():
+                    raise TrainingError(f"label '{label}' has {'no' if y.max() == 0 else 'only'} "
+                                        "positive examples in the training data")
+                est = self._estimator().fit(Xt, y, sample_weight=sample_weight)
+                coef[j], intercept[j] = est.coef_[0], est.intercept_[0]
+                self.estimators_.append(est)
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.thresholds_ = np.full(len(self.labels), float(self.default_threshold))
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Raw linear scores, one column per label."""
+        check_is_fitted(self, "coef_")
+        Xt = self.vectorizer_.transform(_check_texts(X))
+        return np.asarray(Xt @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Scores in [0, 1] per label (sigmoid one-vs-rest, softmax when exclusive)."""
+        return scores_from_decision(self.decision_function(X), self.exclusive)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 matrix of predicted labels at the stored thresholds."""
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, scores: np.ndarray) -> np.ndarray:
+        """Turn scores into 0/1 predictions at the stored thresholds."""
+        from .scoring import decide
+        return decide(scores, self.thresholds_, self.exclusive)
+
+    def tune_thresholds(self, scores: np.ndarray, Y: np.ndarray, grid: int = 99) -> "StanceClassifier":
+        """Set each label's threshold to the one maximising F1 on held-out (scores, Y)."""
+        check_is_fitted(self, "coef_")
+        if not self.exclusive:
+            self.thresholds_ = tune_thresholds(scores, np.asarray(Y), grid, self.default_threshold)
+        return self
+
+    def export(self) -> dict[str, Any]:
+        """The fitted numbers the fast scorer needs, in plain types and arrays."""
+        check_is_fitted(self, "coef_")
+        vocab = self.vectorizer_.vocabulary_
+        order = sorted(vocab, key=vocab.get)
+        return {
+            "features": order,
+            "idf": np.asarray(self.vectorizer_.idf_, dtype=np.float64),
+            "coef": np.ascontiguousarray(self.coef_.T, dtype=np.float64),
+            "intercept": np.asarray(self.intercept_, dtype=np.float64),
+            "thresholds": [float(t) for t in self.thresholds_],
+            "analyzer": {"word_ngrams": list(self.word_ngrams), "char_ngrams": list(self.char_ngrams),
+                         "number_shapes": self.number_shapes, "context": self.context,
+                         "neighbours": self.neighbours},
+            "sublinear_tf": bool(self.sublinear_tf),
+            "exclusive": bool(self.exclusive),
+            "labels": list(self.labels),
+        }
+
+    def top_features(self, n: int = 15) -> dict[str, list[tuple[str, float]]]:
+        """The n features with the largest positive weight per label (for the model card)."""
+        check_is_fitted(self, "coef_")
+        names = np.array(self.export()["features"])
+        out = {}
+        for j, label in enumerate(self.labels):
+            idx = np.argsort(-self.coef_[j])[:n]
+            out[label] = [(str(names[i]), round(float(self.coef_[j, i]), 4)) for i in idx]
+        return out

@@ -1,0 +1,174 @@
+"""Prediction without scikit-learn: a loaded artifact scores sentences with NumPy alone.
+
+`load()` verifies every file against the manifest, reads JSON and `.npy` arrays
+(`allow_pickle=False`), and never unpickles. Scoring reproduces scikit-learn's
+TF-IDF (sublinear tf, idf, l2 norm) and the linear decision exactly, so its
+predictions equal those of the stored scikit-learn pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .artifact import resolve, verified
+from .clean import CleaningRules
+from .errors import ArtifactError
+from .features import Analyzer
+from .scoring import decide, scores_from_decision
+from .segment import segment_article
+
+WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy")
+
+
+def _texts(texts: Any) -> list:
+    if isinstance(texts, (str, bytes, dict)):
+        raise TypeError("predict expects a list of sentences, got one "
+                        f"{type(texts).__name__}; wrap it in a list")
+    return list(texts)
+
+
+class Model:
+    """A trained sentence classifier ready to score; immutable, so safe across threads."""
+
+    def __init__(self, weights: Mapping[str, Any], metadata: Mapping[str, Any],
+                 path: Path | None = None) -> None:
+        self.labels: list[str] = list(weights["labels"])
+        self.metadata: dict[str, Any] = dict(metadata)
+        self.path = path
+        self.exclusive = bool(weights["exclusive"])
+        self.thresholds = np.asarray(weights["thresholds"], dtype=np.float64)
+        self._features: list[str] = list(weights["features"])
+        self._vocab = {f: i for i, f in enumerate(self._features)}
+        self._idf = np.asarray(weights["idf"], dtype=np.float64)
+        self._coef = np.asarray(weights["coef"], dtype=np.float64)
+        self._intercept = np.asarray(weights["intercept"], dtype=np.float64)
+        self._sublinear = bool(weights["sublinear_tf"])
+        a = weights["analyzer"]
+        self._analyzer = Analyzer(tuple(a["word_ngrams"]), tuple(a["char_ngrams"]),
+                                  a["number_shapes"], a["context"], a["neighbours"])
+        seg = self.metadata.get("segmentation", {})
+        c = seg.get("cleaning", {})
+        self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
+                                          for k, v in c.items()}) if c else CleaningRules()
+        self._abbreviations = tuple(seg.get("abbreviations", ()))
+        n = len(self._features)
+        if self._idf.shape != (n,) or self._coef.shape != (n, len(self.labels)) \
+                or self._intercept.shape != (len(self.labels),):
+            raise ArtifactError(f"{path}: weight shapes do not match the feature list")
+
+    def __repr__(self) -> str:
+        return f"<stancekit.Model {self.metadata.get('name')}@{self.metadata.get('version')} " \
+               f"labels={self.labels}>"
+
+    # -- scoring ---------------------------------------------------------------------
+    def _ids(self, record: Any) -> list[int]:
+        get = self._vocab.get
+        return [i for i in map(get, self._analyzer(record)) if i is not None]
+
+    def decision_function(self, texts: Iterable[Any]) -> np.ndarray:
+        """Linear scores (n_texts, n_labels) for strings or {"text", "context"} records."""
+        texts = _texts(texts)
+        n = len(texts)
+        rows: list[int] = []
+        cols: list[int] = []
+        for r, rec in enumerate(texts):
+            ids = self._ids(rec)
+            cols.extend(ids)
+            rows.extend([r] * len(ids))
+        out = np.tile(self._intercept, (n, 1))
+        if not cols:
+            return out
+        F = len(self._features)
+        keys, counts = np.unique(np.asarray(rows, dtype=np.int64) * F + np.asarray(cols), return_counts=True)
+        row, col = keys // F, keys % F
+        tf = counts.astype(np.float64)
+        if self._sublinear:
+            tf = 1.0 + np.log(tf)
+        val = tf * self._idf[col]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        norms = np.sqrt(np.add.reduceat(val * val, starts))
+        val = val / np.repeat(norms, np.diff(np.r_[starts, len(row)]))
+        contrib = np.add.reduceat(self._coef[col] * val[:, None], starts, axis=0)
+        out[row[starts]] += contrib
+        return out
+
+    def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:
+        """Scores in [0, 1], one row per text, one column per label (see `labels`)."""
+        return scores_from_decision(self.decision_function(texts), self.exclusive)
+
+    def predict(self, texts: Iterable[Any]) -> list[list[str]]:
+        """The predicted labels of each text at the model's thresholds."""
+        P = decide(self.predict_scores(texts), self.thresholds, self.exclusive)
+        return [[l for l, on in zip(self.labels, row) if on] for row in P]
+
+    def predict_one(self, text: Any) -> list[str]:
+        """Labels of one sentence; the low-latency path for services."""
+        return self.predict([text])[0]
+
+    def explain(self, record: Any, k: int = 5) -> dict[str, list[tuple[str, float]]]:
+        """Per label, the k features that pushed its score up most for this sentence."""
+        ids = self._ids(record)
+        if not ids:
+            return {l: [] for l in self.labels}
+        uniq, counts = np.unique(np.asarray(ids), return_counts=True)
+        tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(float)
+        val = tf * self._idf[uniq]
+        val /= np.sqrt((val * val).sum())
+        contrib = self._coef[uniq] * val[:, None]
+        out = {}
+        for j, label in enumerate(self.labels):
+            order = np.argsort(-contrib[:, j])[:k]
+            out[label] = [(self._features[uniq[i]], round(float(contrib[i, j]), 4))
+                          for i in order if contrib[i, j] > 0]
+        return out
+
+    # -- articles --------------------------------------------------------------------
+    def segment(self, text: str) -> list[dict[str, Any]]:
+        """Clean and segment a raw article exactly as the dataset builder does, with context."""
+        from .dataset import add_context  # light module; kept local to show the data flow
+        sents, _ = segment_article(text, self._cleaning, self._abbreviations)
+        recs = [{"index": s.index, "paragraph": s.paragraph, "start": s.start, "end": s.end,
+                 "text": s.text} for s in sents]
+        add_context(recs)
+        return recs
+
+    def predict_article(self, text: str, article_id: str | None = None) -> list[dict[str, Any]]:
+        """One row per sentence of a raw article: offsets, labels and scores."""
+        recs = self.segment(text)
+        scores = self.predict_scores(recs)
+        P = decide(scores, self.thresholds, self.exclusive)
+        out = []
+        for rec, s, p in zip(recs, scores, P):
+            row = {"article_id": article_id, "index": rec["index"], "start": rec["start"],
+                   "end": rec["end"], "text": rec["text"],
+                   "labels": [l for l, on in zip(self.labels, p) if on],
+                   "scores": {l: round(float(x), 6) for l, x in zip(self.labels, s)}}
+            out.append(row)
+        return out
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """Weights from an artifact directory: JSON and .npy only, no pickle."""
+    try:
+        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        features = json.loads((path / "features.json").read_text(encoding="utf-8"))
+        arrays = {f[:-4]: np.load(path / f, allow_pickle=False) for f in WEIGHT_FILES}
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: cannot read weights ({exc})") from None
+    return dict(meta["weights"], features=features, **arrays), meta
+
+
+def load(spec: str | os.PathLike, root: str | os.PathLike | None = None) -> Model:
+    """Load a verified model from a directory, `name` or `name@v3` under the artifact root."""
+    root = root if root is not None else os.environ.get("STANCEKIT_ARTIFACTS", "artifacts")
+    path = resolve(spec, root)
+    verified(path)
+    weights, meta = read_weights(path)
+    meta = {k: v for k, v in meta.items() if k != "weights"}
+    meta["path"] = str(path)
+    return Model(weights, meta, path)

@@ -1,0 +1,89 @@
+"""Markdown documents for people: the model card and the dataset card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFINITIONS = {
+    "accusation": "makes or reports a charge that an identifiable agent did something wrong, "
+                  "harmful, dishonest or blameworthy",
+    "denial": "makes or reports a rejection of an accusation, claim or allegation",
+    "quote": "reproduces someone's own words, marked with quotation marks (or inside a "
+             "multi-sentence quotation) and attributed",
+    "statistic": "states a quantity as a fact: a number that counts or measures something "
+                 "(not dates, ages, ordinals or names)",
+}
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def metrics_table(m: dict[str, Any], labels: list[str]) -> str:
+    """Per-label precision/recall/F1/support as a Markdown table, headline figures after."""
+    lines = ["| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    for label in labels:
+        p = m["per_label"][label]
+        lines.append(f"| {label} | {_fmt(p['precision'])} | {_fmt(p['recall'])} | {_fmt(p['f1'])} "
+                     f"| {p['support']} |")
+    lines.append("")
+    lines.append(f"macro-F1 {_fmt(m['macro_f1'])}, micro-F1 {_fmt(m['micro_f1'])}, samples-F1 "
+                 f"{_fmt(m['samples_f1'])}, subset accuracy {_fmt(m['subset_accuracy'])}, "
+                 f"Hamming loss {_fmt(m['hamming_loss'])} ({m['n_sentences']} sentences)")
+    return "\n".join(lines)
+
+
+def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, float]]]) -> str:
+    """The model card: what it labels, on what data, how well, with which thresholds."""
+    labels = list(meta["labels"])
+    out = [f"# Model card: {meta['name']}", "",
+           "TF-IDF features (word n-grams with number shapes and quotation marks, plus article "
+           f"context) and a linear model ({cfg.model.type}, C={cfg.model.C}), "
+           f"{'exclusive' if cfg.labels.exclusive else 'multi-label, one-vs-rest'}.", "",
+           "## Labels", ""]
+    for label in labels:
+        out.append(f"- **{label}** (threshold {meta['thresholds'][label]:.2f}): "
+                   f"{DEFINITIONS.get(label, 'defined by the project config')}")
+    ds = meta["dataset"]
+    out += ["", "## Data", "",
+            f"{ds['sentences']} sentences; split by article: " +
+            ", ".join(f"{k} {v}" for k, v in ds["splits"].items()) +
+            f". Dataset fingerprint `{ds['fingerprint']}`.", ""]
+    for split, m in (meta.get("metrics") or {}).items():
+        out += [f"## Metrics ({split})", "", metrics_table(m, labels), ""]
+    out += ["## Top n-grams per label", ""]
+    for label, feats in top.items():
+        out.append(f"- **{label}**: " + ", ".join(f"`{f}`" for f, _ in feats))
+    out += ["", "## Known limits", "",
+            "- Trained on British political news (2004-2005 BBC for the bbc-politics config); "
+            "other domains and eras will score lower.",
+            "- Accusation and denial depend on pragmatics a bag of n-grams only approximates; "
+            "expect far more errors there than on quote and statistic.",
+            "- Sentences scored without their article (`predict TEXT`) lose the context "
+            "features (open quotation, neighbours); use `--article` for whole articles.",
+            "- `pipeline.joblib` is a pickle: load it only from a trusted source. "
+            "`stancekit.load` never reads it."]
+    return "\n".join(out) + "\n"
+
+
+def dataset_card(card: dict[str, Any]) -> str:
+    """The dataset card as Markdown, from the JSON card."""
+    labels = card["labels"]
+    out = ["# Dataset card", "", f"Fingerprint `{card['fingerprint']}`; "
+           f"{card['articles']} articles, {card['sentences']} sentences.", "",
+           "## Counts per split and label", "",
+           "| split | articles | sentences | " + " | ".join(labels) + " | none |",
+           "| --- " * (4 + len(labels)) + "|"]
+    for split, c in card["splits"].items():
+        out.append(f"| {split} | {c['articles']} | {c['sentences']} | " +
+                   " | ".join(str(c["labels"][l]) for l in labels) + f" | {c['none']} |")
+    out += ["", "## Label co-occurrence (sentences carrying both)", "",
+            "| | " + " | ".join(labels) + " |", "| --- " * (1 + len(labels)) + "|"]
+    for a in labels:
+        out.append(f"| {a} | " + " | ".join(str(card["cooccurrence"][a][b]) for b in labels) + " |")
+    s = card["sentences_per_article"]
+    out += ["", f"Sentences per article: min {s['min']}, median {s['median']}, max {s['max']}.", "",
+            "## Cleaning", "", f"Lines dropped: {card['cleaning']['total']} "
+            f"({', '.join(f'{k} {v}' for k, v in card['cleaning']['dropped'].items()) or 'none'}).",
+            f"Records skipped on read: {card['reading']['total']} {card['reading']['skipped'] or ''}"]
+    return "\n".join(out) + "\n"

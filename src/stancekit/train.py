@@ -1,0 +1,273 @@
+"""Training: config -> dataset -> fitted classifier -> tuned thresholds -> versioned artifact."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import json
+import platform
+import random
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import __version__
+from .artifact import write_artifact
+from .config import Config, apply_overrides, config_from_dict, dump_config
+from .dataset import SentenceDataset, build_dataset, cleaning_rules
+from .errors import TrainingError
+from .metrics import summary
+from .model import StanceClassifier
+from .predict import Model
+from .report import model_card
+
+Log = Callable[[str], None]
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: the artifact path and everything worth printing."""
+
+    path: Path | None
+    name: str
+    version: str | None
+    metrics: dict[str, Any]
+    timings: dict[str, float]
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    model: Model | None = None
+    classifier: StanceClassifier | None = None
+    dataset: SentenceDataset | None = None
+
+
+def make_classifier(cfg: Config) -> StanceClassifier:
+    """The estimator a config describes."""
+    f, m = cfg.features, cfg.model
+    return StanceClassifier(labels=cfg.labels.names, exclusive=cfg.labels.exclusive,
+                            word_ngrams=f.word_ngrams, char_ngrams=f.char_ngrams,
+                            number_shapes=f.number_shapes, context=f.context,
+                            neighbours=f.neighbours, min_df=f.min_df, max_features=f.max_features,
+                            sublinear_tf=f.sublinear_tf, model_type=m.type, C=m.C,
+                            class_weight=m.class_weight, max_iter=m.max_iter,
+                            default_threshold=cfg.thresholds.default, random_state=cfg.seed)
+
+
+def _weights(records: list[dict], cfg: Config) -> np.ndarray:
+    return np.array([1.0 if r["source"] == "gold" else cfg.weak_labels.weight for r in records])
+
+
+def _fit(cfg: Config, ds: SentenceDataset, records: list[dict]) -> StanceClassifier:
+    clf = make_classifier(cfg)
+    sw = _weights(records, cfg)
+    return clf.fit(records, ds.matrix(records), sample_weight=None if sw.min() == 1 else sw)
+
+
+def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold scores of the gold records over the dataset's article-grouped folds."""
+    gold_idx = [i for i, r in enumerate(records) if r["source"] == "gold"]
+    folds = sorted({records[i]["fold"] for i in gold_idx})
+    scores = np.zeros((len(gold_idx), len(ds.labels)))
+    pos = {i: k for k, i in enumerate(gold_idx)}
+    for fold in folds:
+        held = [i for i in gold_idx if records[i]["fold"] == fold]
+        fit_on = [r for r in records if r["fold"] != fold]
+        clf = _fit(cfg, ds, fit_on)
+        scores[[pos[i] for i in held]] = clf.predict_proba([records[i] for i in held])
+    return scores, ds.matrix([records[i] for i in gold_idx])
+
+
+def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config, list[dict]]:
+    """Grid or random search over config keys, scored by article-grouped CV macro-F1."""
+    from .scoring import decide, tune_thresholds
+    s = cfg.search
+    keys = list(s.params)
+    combos = list(itertools.product(*(s.params[k] for k in keys)))
+    if s.method == "random" and len(combos) > s.n_iter:
+        combos = random.Random(cfg.seed).sample(combos, s.n_iter)
+    train = [r for r in ds.records if r["split"] == "train"]
+    trials = []
+    best = (-1.0, cfg)
+    for combo in combos:
+        overrides = [f"{k}={json.dumps(v)}" for k, v in zip(keys, combo)]
+        trial_cfg = config_from_dict(apply_overrides(cfg.to_dict(), overrides), "search",
+                                     cfg.base_dir)
+        trial_cfg = dataclasses.replace(trial_cfg, split=dataclasses.replace(
+            trial_cfg.split, folds=s.folds))
+        # regroup the training articles into the search's folds
+        scores, Y = cv_scores(trial_cfg, ds, [dict(r, fold=r["fold"] % s.folds) for r in train])
+        th = tune_thresholds(scores, Y, trial_cfg.thresholds.grid, trial_cfg.thresholds.default)
+        macro = summary(Y, decide(scores, th, cfg.labels.exclusive), ds.labels)["macro_f1"]
+        trial = {"params": dict(zip(keys, combo)), "cv_macro_f1": round(macro, 4)}
+        trials.append(trial)
+        log(f"search: {trial['params']} -> CV macro-F1 {macro:.4f}")
+        if macro > best[0]:
+            best = (macro, trial_cfg)
+    best_cfg = dataclasses.replace(best[1], split=cfg.split,
+                                   search=dataclasses.replace(cfg.search, enabled=False))
+    return best_cfg, trials
+
+
+def _git_commit(cwd: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+    return {"stancekit": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
+
+
+def evaluate_split(model: Model, ds: SentenceDataset, split: str) -> dict[str, Any] | None:
+    """Metrics of a loaded model on one split of a dataset (None when the split is empty)."""
+    from .scoring import decide
+    recs = [r for r in ds.records if r["split"] == split and r["source"] == "gold"]
+    if not recs:
+        return None
+    P = decide(model.predict_scores(recs), model.thresholds, model.exclusive)
+    return summary(ds.matrix(recs), P, ds.labels, model.exclusive)
+
+
+def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
+              ) -> tuple[StanceClassifier, dict[str, float]]:
+    """Fit on the train split and tune thresholds as configured; return timings too."""
+    timings = {}
+    train = ds.split("train")
+    if not train:
+        raise TrainingError("the training split is empty: add annotated articles or lower "
+                            "split.validation / split.test")
+    t = time.perf_counter()
+    clf = _fit(cfg, ds, train)
+    timings["fit_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    mode = cfg.thresholds.tune
+    if not cfg.labels.exclusive and mode != "none":
+        if mode == "validation":
+            val = [r for r in ds.split("validation") if r["source"] == "gold"]
+            if not val:
+                raise TrainingError("thresholds.tune is 'validation' but the validation split is "
+                                    "empty; use thresholds.tune: cv")
+            scores, Y = clf.predict_proba(val), ds.matrix(val)
+        else:
+            log("tuning thresholds by article-grouped cross-validation")
+            scores, Y = cv_scores(cfg, ds, train)
+        clf.tune_thresholds(scores, Y, cfg.thresholds.grid)
+    timings["thresholds_s"] = time.perf_counter() - t
+    return clf, timings
+
+
+def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[str, Any]:
+    """Everything model.json records besides the weights."""
+    c = cfg.cleaning
+    return {
+        "name": cfg.output.name, "labels": list(cfg.labels.names), "exclusive": cfg.labels.exclusive,
+        "label_definitions_source": "ANNOTATION.md (default schema)"
+        if tuple(cfg.labels.names) == ("accusation", "denial", "quote", "statistic") else "config",
+        "thresholds": dict(zip(cfg.labels.names, map(float, clf.thresholds_))),
+        "dataset": {"fingerprint": ds.fingerprint, "sentences": len(ds.records),
+                    "splits": {s: len(ds.split(s)) for s in ("train", "validation", "test")}},
+        "segmentation": {"cleaning": dataclasses.asdict(cleaning_rules(cfg)),
+            "abbreviations": list(cfg.segmentation.abbreviations)},
+        "cleaning_enabled": c.enabled,
+        "versions": _versions(), "git_commit": _git_commit(cfg.base_dir),
+        "stancekit_version": __version__,
+    }
+
+
+def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterable] | None = None,
+          write: bool = True) -> TrainResult:
+    """Run one training: build the dataset, (search,) fit, tune, evaluate, write the artifact."""
+    import joblib
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ds = build_dataset(cfg, progress or (lambda x: x))
+    timings["build_s"] = time.perf_counter() - t0
+    log(f"dataset: {len(ds.records)} sentences, fingerprint {ds.fingerprint[:12]}")
+    trials: list[dict] = []
+    if cfg.search.enabled and cfg.search.params:
+        t = time.perf_counter()
+        cfg, trials = search(cfg, ds, log)
+        timings["search_s"] = time.perf_counter() - t
+    clf, fit_t = fit_model(cfg, ds, log)
+    timings.update(fit_t)
+    exported = clf.export()
+    meta = metadata(cfg, ds, clf)
+    model = Model(exported, meta)
+    metrics = {s: m for s in ("validation", "test") if (m := evaluate_split(model, ds, s))}
+    timings["total_s"] = time.perf_counter() - t0
+    meta.update(metrics=metrics, timings={k: round(v, 3) for k, v in timings.items()},
+                search_trials=trials)
+    result = TrainResult(None, cfg.output.name, None, metrics, timings, trials, model, clf, ds)
+    if not write:
+        return result
+    files = artifact_files(cfg, clf, exported, meta)
+    files["pipeline.joblib"] = _joblib_bytes(clf, joblib)
+    path = write_artifact(cfg.resolve(cfg.output.dir), cfg.output.name, files,
+                          {"stancekit_version": __version__, "created": time.strftime(
+                              "%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    result.path, result.version = path, path.name
+    result.model = Model(exported, dict(meta, version=path.name, path=str(path)), path)
+    return result
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _joblib_bytes(clf: StanceClassifier, joblib: Any) -> bytes:
+    buf = io.BytesIO()
+    joblib.dump(clf, buf)
+    return buf.getvalue()
+
+
+def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dict) -> dict[str, bytes]:
+    """The bytes of every artifact file except the manifest and the joblib pipeline."""
+    weights = {k: exported[k] for k in ("labels", "thresholds", "analyzer", "sublinear_tf",
+                                        "exclusive")}
+    model_json = dict(meta, weights=weights)
+    return {
+        "features.json": json.dumps(exported["features"], ensure_ascii=False).encode("utf-8"),
+        "idf.npy": _npy(exported["idf"]),
+        "coef.npy": _npy(exported["coef"]),
+        "intercept.npy": _npy(exported["intercept"]),
+        "model.json": json.dumps(model_json, indent=2, sort_keys=True, ensure_ascii=False).encode(),
+        "metrics.json": json.dumps(meta.get("metrics", {}), indent=2, sort_keys=True).encode(),
+        "config.yaml": dump_config(cfg).encode("utf-8"),
+        "model_card.md": model_card(cfg, meta, clf.top_features()).encode("utf-8"),
+    }
+
+
+def check_repro(path: Path, log: Log = _quiet) -> list[str]:
+    """Retrain from an artifact's stored config; list every difference from the stored weights."""
+    from .config import load_config
+    from .predict import read_weights
+    cfg = load_config(path / "config.yaml")
+    result = train(cfg, log, write=False)
+    new = result.classifier.export()
+    old, old_meta = read_weights(path)
+    diffs = []
+    if old_meta["dataset"]["fingerprint"] != result.dataset.fingerprint:
+        diffs.append("dataset fingerprint differs (the data changed)")
+    for key in ("idf.npy", "coef.npy", "intercept.npy"):
+        if _npy(new[key[:-4]]) != (path / key).read_bytes():
+            diffs.append(f"{key} differs")
+    if json.dumps(new["features"], ensure_ascii=False).encode() != (path / "features.json").read_bytes():
+        diffs.append("features.json differs")
+    if [round(t, 12) for t in new["thresholds"]] != [round(t, 12) for t in old["thresholds"]]:
+        diffs.append(f"thresholds differ: {old['thresholds']} vs {new['thresholds']}")
+    return diffs
