@@ -1,0 +1,104 @@
+"""Writing a built dataset: a `datasets.DatasetDict`, a JSONL export and a dataset card."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from .dataset import SPLITS, SentenceDataset
+from .errors import ArtifactError
+from .report import dataset_card
+
+
+def card(ds: SentenceDataset) -> dict[str, Any]:
+    """Counts per split and label, co-occurrence, sentences per article, cleaning, fingerprint."""
+    labels = list(ds.labels)
+    splits = {}
+    for s in SPLITS:
+        recs = ds.split(s)
+        c = Counter(l for r in recs for l in r["labels"])
+        splits[s] = {"articles": len({r["article_id"] for r in recs}), "sentences": len(recs),
+                     "labels": {l: c[l] for l in labels},
+                     "none": sum(1 for r in recs if not r["labels"]),
+                     "sources": dict(Counter(r["source"] for r in recs))}
+    co = {a: {b: 0 for b in labels} for a in labels}
+    for r in ds.records:
+        for a in r["labels"]:
+            for b in r["labels"]:
+                co[a][b] += 1
+    per_article = Counter(r["article_id"] for r in ds.records)
+    sizes = sorted(per_article.values())
+    return {"fingerprint": ds.fingerprint, "labels": labels, "articles": len(per_article),
+            "sentences": len(ds.records), "splits": splits, "cooccurrence": co,
+            "sentences_per_article": {"min": sizes[0], "median": median(sizes), "max": sizes[-1]},
+            "cleaning": ds.cleaning.as_dict(), "reading": ds.reading.as_dict(),
+            "article_splits": {aid: r["split"] for aid, r in
+                               {r["article_id"]: r for r in ds.records}.items()},
+            "article_folds": {aid: r["fold"] for aid, r in
+                              {r["article_id"]: r for r in ds.records}.items()}}
+
+
+def to_hf(ds: SentenceDataset) -> Any:
+    """The records as a DatasetDict with `labels` a list of ClassLabel."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
+    features = Features({
+        "article_id": Value("string"), "index": Value("int32"), "paragraph": Value("int32"),
+        "start": Value("int64"), "end": Value("int64"), "text": Value("string"),
+        "labels": Sequence(ClassLabel(names=list(ds.labels))), "source": Value("string"),
+        "split": Value("string"), "fold": Value("int32"),
+        "in_quote": Value("bool"), "prev": Value("string"), "next": Value("string"),
+    })
+    out = {}
+    for s in SPLITS:
+        rows = [_flat(r) for r in ds.split(s)]
+        cols = {k: [row[k] for row in rows] for k in features}
+        out[s] = Dataset.from_dict(cols, features=features)
+    return DatasetDict(out)
+
+
+def _flat(r: dict[str, Any]) -> dict[str, Any]:
+    ctx = r.get("context") or {}
+    return {"article_id": r["article_id"], "index": r["index"], "paragraph": r["paragraph"],
+            "start": r["start"], "end": r["end"], "text": r["text"], "labels": list(r["labels"]),
+            "source": r["source"], "split": r["split"], "fold": r["fold"],
+            "in_quote": bool(ctx.get("in_quote")), "prev": ctx.get("prev", ""),
+            "next": ctx.get("next", "")}
+
+
+def save_dataset(ds: SentenceDataset, out_dir: Path) -> Path:
+    """Write the dataset to `out_dir` (atomically: built beside it, then renamed into place).
+
+    An existing directory with the same fingerprint is kept as it is; a different one
+    is an error rather than an overwrite.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        existing = out_dir / "card.json"
+        if existing.is_file() and json.loads(existing.read_text())["fingerprint"] == ds.fingerprint:
+            return out_dir
+        raise ArtifactError(f"{out_dir}: exists and holds a different dataset; choose another "
+                            "output directory")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ArtifactError(f"{out_dir.parent}: cannot write ({exc.strerror})") from None
+    try:
+        to_hf(ds).save_to_disk(str(tmp / "hf"))
+        with (tmp / "sentences.jsonl").open("w", encoding="utf-8") as fh:
+            for r in ds.records:
+                fh.write(json.dumps(_flat(r), ensure_ascii=False) + "\n")
+        c = card(ds)
+        (tmp / "card.json").write_text(json.dumps(c, indent=2, ensure_ascii=False) + "\n")
+        (tmp / "card.md").write_text(dataset_card(c), encoding="utf-8")
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

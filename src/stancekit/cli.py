@@ -1,0 +1,334 @@
+"""The `stancekit` command: a thin click layer over the library.
+
+Heavy modules (scikit-learn, datasets, matplotlib) are imported inside the commands
+that need them, so `stancekit predict` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import click
+
+from .errors import StancekitError
+
+set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                          help="Override one config setting (repeatable).")
+root_option = click.option("--root", default=None, metavar="DIR",
+                           help="Artifact root for model names (default: $STANCEKIT_ARTIFACTS "
+                                "or ./artifacts).")
+
+
+def _err(msg: str) -> None:
+    click.echo(f"stancekit: error: {msg}", err=True)
+
+
+def _root(root: str | None) -> str:
+    import os
+    return root or os.environ.get("STANCEKIT_ARTIFACTS", "artifacts")
+
+
+def _progress(desc: str) -> Callable[[Iterable], Iterable]:
+    def wrap(items: Iterable) -> Iterable:
+        from tqdm import tqdm
+        return tqdm(items, desc=desc, unit=" articles", file=sys.stderr, leave=False,
+                    disable=None)
+    return wrap
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stancekit")
+def cli() -> None:
+    """Train and run sentence classifiers for news articles."""
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@set_option
+@click.option("--output", "output", default=None, type=click.Path(file_okay=False),
+              help="Dataset directory (default: <output.dir>/datasets/<name>-<fingerprint>).")
+def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
+    """Build the labelled sentence dataset a CONFIG describes."""
+    from .build import card, save_dataset
+    from .config import load_config
+    from .dataset import build_dataset
+    cfg = load_config(config, overrides)
+    ds = build_dataset(cfg, _progress("reading"))
+    out = Path(output) if output else cfg.resolve(cfg.output.dir) / "datasets" / \
+        f"{cfg.output.name}-{ds.fingerprint[:12]}"
+    save_dataset(ds, out)
+    c = card(ds)
+    for split, s in c["splits"].items():
+        click.echo(f"{split:<10} {s['articles']:>5} articles {s['sentences']:>7} sentences  " +
+                   " ".join(f"{l}={n}" for l, n in s["labels"].items()), err=True)
+    cl = c["cleaning"]
+    click.echo(f"cleaning dropped {cl['total']} lines: " +
+               (", ".join(f"{k} {v}" for k, v in cl["dropped"].items()) or "none"), err=True)
+    if c["reading"]["total"]:
+        click.echo(f"skipped {c['reading']['total']} records: {c['reading']['skipped']}", err=True)
+    click.echo(str(out))
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--check-repro", "repro", default=None, metavar="ARTIFACT",
+              help="Retrain from ARTIFACT's stored config and report any difference.")
+def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: str | None) -> None:
+    """Train a model from CONFIG and write a new artifact version."""
+    from .artifact import resolve
+    from .config import load_config
+    from .training import check_repro, train as run
+    log = (lambda m: click.echo(m, err=True))
+    if repro:
+        path = resolve(repro, "artifacts")
+        diffs = check_repro(path, log)
+        if diffs:
+            for d in diffs:
+                click.echo(f"differs: {d}")
+            raise SystemExit(1)
+        click.echo(f"reproduced: {path} (weights, features and thresholds identical)")
+        return
+    if not config:
+        raise click.UsageError("CONFIG is required (or --check-repro ARTIFACT)")
+    cfg = load_config(config, overrides)
+    result = run(cfg, log, _progress("weak labels"))
+    if as_json:
+        click.echo(json.dumps({"artifact": str(result.path), "name": result.name,
+                               "version": result.version, "metrics": result.metrics}))
+        return
+    from .report import metrics_table
+    for split, m in result.metrics.items():
+        click.echo(f"\n{split}:\n" + metrics_table(m, list(cfg.labels.names)), err=True)
+    click.echo(f"\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
+               err=True)
+    click.echo(str(result.path))
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("data", type=click.Path(exists=False))
+@click.option("--split", default="test", show_default=True, help="Split of a built dataset.")
+@click.option("--output", default=None, type=click.Path(file_okay=False),
+              help="Directory for metrics.json, report.md, errors.jsonl and plots.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json on stdout.")
+@click.option("--against", default=None, metavar="OTHER_MODEL", help="Compare with another model.")
+@click.option("--fail-if-worse", is_flag=True, help="Exit 1 if any label is significantly worse.")
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, help="Bootstrap samples.")
+@click.option("--seed", default=0, show_default=True)
+@root_option
+def evaluate(model: str, data: str, split: str, output: str | None, as_json: bool,
+             against: str | None, fail_if_worse: bool, n_boot: int, seed: int,
+             root: str | None) -> None:
+    """Score MODEL on DATA (a built dataset or a sentence JSONL) with intervals."""
+    from .evaluation import evaluate as run, read_eval_data, write_reports
+    from .predict import load
+    m = load(model, _root(root))
+    other = load(against, _root(root)) if against else None
+    ed = read_eval_data(Path(data), m.labels, split)
+    result = run(m, ed, other, n_boot, seed)
+    if output:
+        write_reports(result, m, ed, Path(output))
+    public = {k: v for k, v in result.items() if not k.startswith("_")}
+    if as_json:
+        click.echo(json.dumps(public, sort_keys=True))
+    else:
+        from .report import metrics_table
+        iv = result["intervals"]["macro_f1"]
+        click.echo(metrics_table(result["at_thresholds"], m.labels))
+        click.echo(f"macro-F1 95% CI (article bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
+        if other is not None:
+            for k, d in result["against"]["difference"].items():
+                click.echo(f"{k:<16} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
+                           f"{d['verdict']}")
+    if fail_if_worse and other is not None and any(
+            d["verdict"] == "worse" for k, d in result["against"]["difference"].items()
+            if k.startswith("f1/")):
+        _err("at least one label is significantly worse than --against")
+        raise SystemExit(1)
+
+
+def _lines(fh: Any, name: str) -> Iterator[tuple[int, str]]:
+    for n, raw in enumerate(fh, 1):
+        try:
+            yield n, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            from .errors import DataError
+            raise DataError("not valid UTF-8", name, n) from None
+
+
+def _input_rows(path: str, text_field: str) -> Iterator[tuple[dict | None, str]]:
+    """(passthrough record or None, text) per input line, streamed; JSONL detected per file."""
+    from .errors import DataError
+    fh = sys.stdin.buffer if path == "-" else open(path, "rb")
+    name = "<stdin>" if path == "-" else path
+    is_jsonl = path.endswith((".jsonl", ".ndjson"))
+    try:
+        for n, line in _lines(fh, name):
+            if is_jsonl:
+                if not line.strip():
+                    raise DataError("empty line in JSONL input", name, n)
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"invalid JSON ({exc.msg})", name, n) from None
+                if not isinstance(row, dict) or not isinstance(row.get(text_field), str):
+                    raise DataError("missing text field", name, n, text_field)
+                yield row, row[text_field]
+            else:
+                yield None, line
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
+def _batched(items: Iterable, n: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _emit(rows: Iterable[dict], fmt: str, out: Any, labels: list[str]) -> None:
+    for row in rows:
+        if fmt == "table":
+            out.write(f"{', '.join(row['labels']) or '-':<32} {row['text']}\n")
+        else:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("texts", nargs=-1)
+@click.option("--input", "input_path", default=None, metavar="FILE|-",
+              help="One sentence a line, or JSONL (.jsonl) with a text field.")
+@click.option("--article", "article", default=None, type=click.Path(dir_okay=False),
+              help="A raw article file, cleaned and segmented as the builder does.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--output", default="-", metavar="FILE", help="Where to write (default stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
+              show_default=True)
+@click.option("--explain", is_flag=True, help="Add the n-grams behind each predicted label.")
+@click.option("--jobs", default=1, show_default=True, help="Processes for large inputs.")
+@click.option("--batch-size", default=4096, show_default=True)
+@root_option
+def predict(model: str, texts: tuple[str, ...], input_path: str | None, article: str | None,
+            text_field: str, output: str, fmt: str, explain: bool, jobs: int, batch_size: int,
+            root: str | None) -> None:
+    """Label sentences: TEXT arguments, an --input file, or a raw --article."""
+    from .predict import load
+    from .predicting import article_rows, predict_rows
+    m = load(model, _root(root))
+    out_fh = sys.stdout if output == "-" else open(output + ".partial", "w", encoding="utf-8")
+    try:
+        if article:
+            rows: Iterable[dict] = article_rows(m, Path(article), explain)
+        elif input_path:
+            source = _input_rows(input_path, text_field)
+            if input_path != "-":
+                from tqdm import tqdm
+                source = tqdm(source, desc="predicting", unit=" lines", file=sys.stderr,
+                              leave=False, disable=None)
+            rows = predict_rows(m, source, text_field, explain, jobs, batch_size)
+        else:
+            rows = predict_rows(m, ((None, t) for t in texts), text_field, explain, 1, batch_size)
+        _emit(rows, fmt, out_fh, m.labels)
+    except BaseException:
+        if out_fh is not sys.stdout:
+            out_fh.close()
+            Path(output + ".partial").unlink(missing_ok=True)
+        raise
+    if out_fh is not sys.stdout:
+        out_fh.close()
+        Path(output + ".partial").replace(output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True)
+@root_option
+def info(model: str, as_json: bool, root: str | None) -> None:
+    """Show a model's metadata, metrics, thresholds and verification status."""
+    from .artifact import read_manifest, resolve, verify
+    path = resolve(model, _root(root))
+    man = read_manifest(path)
+    problems = verify(path)
+    meta = json.loads((path / "model.json").read_text()) if (path / "model.json").is_file() else {}
+    if as_json:
+        click.echo(json.dumps({"path": str(path), "manifest": man, "verified": not problems,
+                               "problems": problems, "metadata": meta}, sort_keys=True))
+    else:
+        click.echo(f"model      {man['name']} {man['version']}  ({path})")
+        click.echo(f"verified   {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+        click.echo(f"created    {man.get('created')} by stancekit {man.get('stancekit_version')}")
+        if meta:
+            click.echo(f"labels     {', '.join(meta['labels'])}"
+                       f"{' (exclusive)' if meta.get('exclusive') else ''}")
+            click.echo("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
+            click.echo(f"dataset    {meta['dataset']['fingerprint'][:16]} "
+                       f"({meta['dataset']['sentences']} sentences)")
+            for split, mt in meta.get("metrics", {}).items():
+                click.echo(f"{split:<10} macro-F1 {mt['macro_f1']:.3f}  " + "  ".join(
+                    f"{l} {v['f1']:.3f}" for l, v in mt["per_label"].items()))
+            click.echo(f"git        {meta.get('git_commit')}")
+    if problems:
+        raise SystemExit(1)
+
+
+@cli.command(name="list")
+@root_option
+def list_(root: str | None) -> None:
+    """List the models and versions under the artifact root."""
+    from .artifact import list_artifacts
+    for a in list_artifacts(Path(_root(root))):
+        click.echo(f"{a['name']:<24} {' '.join(a['versions'])}")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@root_option
+def serve(model: str, host: str, port: int, root: str | None) -> None:
+    """Serve MODEL over HTTP (needs the `serve` extra)."""
+    try:
+        import uvicorn
+        from .serve import create_app
+    except ImportError:
+        raise click.ClickException("serving needs the extra: pip install 'stancekit[serve]'")
+    from .predict import load
+    uvicorn.run(create_app(load(model, _root(root))), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    """Entry point: map library errors to one-line messages and exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _err("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except StancekitError as exc:
+        _err(str(exc))
+        sys.exit(2)
+    except BrokenPipeError:
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+    except OSError as exc:
+        _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
+        sys.exit(2)

@@ -1,0 +1,198 @@
+"""Evaluation: metrics at the stored thresholds and at 0.5, article-bootstrap intervals,
+paired comparison against another model, and reports (JSON, Markdown, PNG, errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import DataError, LabelError
+from .labels import check_labels
+from .metrics import headline_values, pr_curve, summary
+from .predict import Model
+from .read import read_jsonl_rows
+from .scoring import decide
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EvalData:
+    """Gold sentences to score: records (with context when known) and their label matrix."""
+
+    records: list[dict[str, Any]]
+    Y: np.ndarray
+    source: str
+
+
+def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> EvalData:
+    """A sentence JSONL (ANNOTATION.md format) or a built dataset directory (one split)."""
+    from .dataset import add_context
+    path = Path(path)
+    if path.is_dir():
+        jsonl = path / "sentences.jsonl"
+        if not jsonl.is_file():
+            raise DataError("not a built dataset (no sentences.jsonl)", path)
+        rows = [(n, r) for n, r in read_jsonl_rows(jsonl) if r.get("split") == split]
+        if not rows:
+            raise DataError(f"split {split!r} is empty", jsonl)
+    else:
+        rows = list(read_jsonl_rows(path))
+    records: list[dict[str, Any]] = []
+    for n, row in rows:
+        for name in ("text", "labels"):
+            if name not in row:
+                raise DataError("missing field", path, n, name)
+        if not isinstance(row["text"], str):
+            raise DataError("must be a string", path, n, "text")
+        check_labels(row["labels"], labels, path, n)
+        records.append({"article_id": str(row.get("article_id", f"line{n}")),
+                        "index": row.get("index", 0), "text": row["text"],
+                        "labels": row["labels"], "line": n})
+    if not records:
+        raise DataError("no sentences to evaluate", path)
+    by_article: dict[str, list[dict]] = {}
+    for r in records:
+        by_article.setdefault(r["article_id"], []).append(r)
+    for recs in by_article.values():
+        add_context(recs)
+    index = {l: j for j, l in enumerate(labels)}
+    Y = np.zeros((len(records), len(labels)), dtype=np.int8)
+    for i, r in enumerate(records):
+        for l in r["labels"]:
+            Y[i, index[l]] = 1
+    return EvalData(records, Y, str(path))
+
+
+def bootstrap(Y: np.ndarray, P: np.ndarray, groups: Sequence[str], labels: Sequence[str],
+              n: int = 1000, seed: int = 0) -> dict[str, dict[str, float]]:
+    """95% percentile intervals of the headline figures, resampling whole articles."""
+    ids = np.unique(np.asarray(groups), return_inverse=True)[1]
+    members = [np.flatnonzero(ids == g) for g in range(ids.max() + 1)]
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {}
+    for _ in range(n):
+        pick = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        for k, v in headline_values(Y[pick], P[pick], labels).items():
+            samples.setdefault(k, []).append(v)
+    point = headline_values(Y, P, labels)
+    return {k: {"value": point[k], "low": float(np.percentile(v, 2.5)),
+                "high": float(np.percentile(v, 97.5))} for k, v in samples.items()}
+
+
+def paired_bootstrap(Y: np.ndarray, P: np.ndarray, Q: np.ndarray, groups: Sequence[str],
+                     labels: Sequence[str], n: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Per label (and macro), the F1 difference P - Q with a 95% article-bootstrap interval."""
+    ids = np.unique(np.asarray(groups), return_inverse=True)[1]
+    members = [np.flatnonzero(ids == g) for g in range(ids.max() + 1)]
+    rng = np.random.default_rng(seed)
+    keys = ["macro_f1"] + [f"f1/{l}" for l in labels]
+    diffs: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(n):
+        pick = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        a, b = headline_values(Y[pick], P[pick], labels), headline_values(Y[pick], Q[pick], labels)
+        for k in keys:
+            diffs[k].append(a[k] - b[k])
+    a, b = headline_values(Y, P, labels), headline_values(Y, Q, labels)
+    out = {}
+    for k in keys:
+        lo, hi = float(np.percentile(diffs[k], 2.5)), float(np.percentile(diffs[k], 97.5))
+        verdict = "better" if lo > 0 else "worse" if hi < 0 else "no significant difference"
+        out[k] = {"difference": a[k] - b[k], "low": lo, "high": hi, "verdict": verdict}
+    return out
+
+
+def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot: int = 1000,
+             seed: int = 0) -> dict[str, Any]:
+    """Every figure of the evaluation report, as a JSON-ready dict."""
+    labels = model.labels
+    scores = model.predict_scores(data.records)
+    P = decide(scores, model.thresholds, model.exclusive)
+    P05 = decide(scores, np.full(len(labels), 0.5), model.exclusive)
+    groups = [r["article_id"] for r in data.records]
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "model": {"name": model.metadata.get("name"), "version": model.metadata.get("version"),
+                  "path": model.metadata.get("path")},
+        "data": {"source": data.source, "sentences": len(data.records),
+                 "articles": len(set(groups))},
+        "thresholds": dict(zip(labels, map(float, model.thresholds))),
+        "at_thresholds": summary(data.Y, P, labels, model.exclusive),
+        "at_0.5": summary(data.Y, P05, labels, model.exclusive),
+        "intervals": bootstrap(data.Y, P, groups, labels, n_boot, seed),
+        "pr_curves": {l: pr_curve(scores[:, j], data.Y[:, j]) for j, l in enumerate(labels)},
+    }
+    if against is not None:
+        if list(against.labels) != list(labels):
+            raise LabelError(f"--against model labels {against.labels} differ from {labels}")
+        Q = decide(against.predict_scores(data.records), against.thresholds, against.exclusive)
+        out["against"] = {"model": against.metadata.get("path"),
+                          "at_thresholds": summary(data.Y, Q, labels, against.exclusive),
+                          "difference": paired_bootstrap(data.Y, P, Q, groups, labels, n_boot, seed)}
+    out["_scores"], out["_pred"] = scores, P
+    return out
+
+
+def errors_rows(model: Model, data: EvalData, scores: np.ndarray, P: np.ndarray) -> list[dict]:
+    """Every misclassified sentence with gold, predicted, scores and the n-grams behind it."""
+    rows = []
+    for i, rec in enumerate(data.records):
+        if np.array_equal(P[i], data.Y[i]):
+            continue
+        pred = [l for l, on in zip(model.labels, P[i]) if on]
+        expl = model.explain(rec, 5)
+        rows.append({"article_id": rec["article_id"], "index": rec["index"], "text": rec["text"],
+                     "gold": list(rec["labels"]), "predicted": pred,
+                     "scores": {l: round(float(s), 4) for l, s in zip(model.labels, scores[i])},
+                     "top_features": {l: expl[l] for l in set(pred) | set(rec["labels"])}})
+    return rows
+
+
+def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir: Path) -> list[Path]:
+    """metrics.json, report.md, errors.jsonl and PNG plots, each written atomically."""
+    from .plots import plot_all
+    from .report import metrics_table
+    out_dir.mkdir(parents=True, exist_ok=True)
+    public = {k: v for k, v in result.items() if not k.startswith("_")}
+    written = [_atomic(out_dir / "metrics.json", json.dumps(public, indent=2, sort_keys=True))]
+    errs = errors_rows(model, data, result["_scores"], result["_pred"])
+    written.append(_atomic(out_dir / "errors.jsonl",
+                           "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errs)))
+    m, iv = result["at_thresholds"], result["intervals"]
+    lines = [f"# Evaluation of {public['model']['name']} {public['model']['version'] or ''}", "",
+             f"**macro-F1 {m['macro_f1']:.3f}** (95% CI {iv['macro_f1']['low']:.3f}-"
+             f"{iv['macro_f1']['high']:.3f}, bootstrap over {public['data']['articles']} articles), "
+             f"micro-F1 {m['micro_f1']:.3f}, on {public['data']['sentences']} sentences of "
+             f"`{public['data']['source']}`.", "", "## At the model's thresholds", "",
+             metrics_table(m, model.labels), "", "| label | F1 95% CI | threshold |",
+             "| --- | --- | --- |"]
+    for l in model.labels:
+        ci = iv[f"f1/{l}"]
+        lines.append(f"| {l} | {ci['low']:.3f}-{ci['high']:.3f} | {public['thresholds'][l]:.2f} |")
+    lines += ["", "## At 0.5", "", metrics_table(result["at_0.5"], model.labels), ""]
+    if "against" in public:
+        lines += ["## Against " + str(public["against"]["model"]), "",
+                  "| figure | difference | 95% CI | verdict |", "| --- | --- | --- | --- |"]
+        for k, d in public["against"]["difference"].items():
+            lines.append(f"| {k} | {d['difference']:+.3f} | {d['low']:+.3f} to {d['high']:+.3f} | "
+                         f"{d['verdict']} |")
+        lines.append("")
+    lines += [f"{len(errs)} misclassified sentences are in `errors.jsonl`; plots: "
+              "`pr_curves.png`, `confusion.png`, `score_histograms.png`."]
+    written.append(_atomic(out_dir / "report.md", "\n".join(lines) + "\n"))
+    written.extend(plot_all(result, model, data, out_dir))
+    return written
+
+
+def _atomic(path: Path, text: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
