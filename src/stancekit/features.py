@@ -120,7 +120,7 @@ class Analyzer:
             for side in ("prev", "next"):
                 other = ctx.get(side)
                 if other:
-                    feats.extend(f"{side}:{t}" for t in set(tokenize(other, self.number_shapes)))
+                    feats.extend(f"{side}:{t}" for t in dict.fromkeys(tokenize(other, self.number_shapes)))
         return feats
 
 

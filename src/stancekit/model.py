@@ -94,6 +94,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             Xt = self.vectorizer_.fit_transform(X)
         except ValueError as exc:  # e.g. every feature below min_df
             raise TrainingError(f"cannot build features: {exc}") from None
+        Xt.sort_indices()  # column order within rows must not depend on hash seeds
         if self.exclusive:
             y = Y.argmax(axis=1)
             if len(np.unique(y)) < 2:

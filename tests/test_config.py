@@ -1,0 +1,65 @@
+"""Config loading, overrides and validation errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stancekit.config import ConfigError, Config, dump_config, load_config
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("override, key, value", [
+    ("model.C=0.5", ("model", "C"), 0.5),
+    ("model.C=2", ("model", "C"), 2.0),
+    ("output.dir=/tmp/x", ("output", "dir"), "/tmp/x"),
+    ("features.word_ngrams=[1, 3]", ("features", "word_ngrams"), (1, 3)),
+    ("thresholds.tune=validation", ("thresholds", "tune"), "validation"),
+    ("features.max_features=null", ("features", "max_features"), None),
+    ("seed=7", ("seed",), 7),
+])
+def test_overrides(override: str, key: tuple[str, ...], value: object) -> None:
+    cfg = load_config(ROOT / "configs/default.yaml", [override])
+    node = cfg
+    for k in key:
+        node = getattr(node, k)
+    assert node == value
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.CC=1", r"unknown key 'model.CC'; did you mean 'model.C'\?"),
+    ("modle.C=1", r"did you mean 'model'"),
+    ("model.C=abc", r"'model.C' must be float, got 'abc'"),
+    ("model.C=-1", r"'model.C' must be positive, got -1"),
+    ("model.type=forest", r"'model.type' must be one of 'logreg', 'svm', 'sgd', got 'forest'"),
+    ("split.folds=1", r"'split.folds' must be at least 2"),
+    ("nodot", r"must look like section.key=value"),
+])
+def test_bad_overrides(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(ROOT / "configs/default.yaml", [override])
+
+
+def test_unknown_key_in_file(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  typ: svm\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: unknown key 'model.typ'; did you mean 'model.type'"):
+        load_config(p)
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  C: [1,\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:\d+: invalid YAML"):
+        load_config(p)
+
+
+def test_resolved_config_round_trips(tmp_path: Path) -> None:
+    cfg = load_config(ROOT / "configs/default.yaml", ["model.C=1.5"])
+    p = tmp_path / "resolved.yaml"
+    p.write_text(dump_config(cfg))
+    again = load_config(p)
+    assert again.to_dict() == cfg.to_dict()
+    assert isinstance(again, Config)

@@ -1,0 +1,166 @@
+"""The dataset builder on real files: splits, context, span exports, weak labels, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stancekit.config import config_from_dict, load_config
+from stancekit.dataset import build_dataset
+from stancekit.errors import DataError, LabelError, TrainingError
+
+from conftest import FIXTURES, ROOT, needs_shared, run_cli, SHARED
+
+
+def _cfg(tmp: Path, **data):
+    return config_from_dict({"data": data, "split": {"validation": 0.0, "test": 0.0, "folds": 2},
+                             "labels": {"missing_positive": "skip"}}, "test", tmp)
+
+
+def test_default_build_splits_by_article() -> None:
+    ds = build_dataset(load_config(ROOT / "configs/default.yaml"))
+    assert len(ds.records) == 162
+    split_of: dict[str, set] = {}
+    for r in ds.records:
+        split_of.setdefault(r["article_id"], set()).add(r["split"])
+        if r["start"] is not None:
+            text = (ROOT / "data/articles" / f"{r['article_id']}.txt").read_text()
+            assert text[r["start"]:r["end"]] == r["text"]
+    assert all(len(s) == 1 for s in split_of.values())
+    assert {next(iter(s)) for s in split_of.values()} == {"train", "validation", "test"}
+    assert all(0 <= r["fold"] < 4 for r in ds.records)
+
+
+def test_fingerprint_is_stable_and_seeded() -> None:
+    cfg = load_config(ROOT / "configs/default.yaml")
+    assert build_dataset(cfg).fingerprint == build_dataset(cfg).fingerprint
+    other = load_config(ROOT / "configs/default.yaml", ["seed=99"])
+    assert build_dataset(other).fingerprint != build_dataset(cfg).fingerprint
+
+
+def test_context_marks_sentences_inside_a_quotation() -> None:
+    ds = build_dataset(load_config(ROOT / "configs/default.yaml"))
+    recs = {(r["article_id"], r["index"]): r for r in ds.records}
+    # 'They are getting the biggest rise...' continues 'She added: "People were promised...'
+    assert recs[("council-tax-row", 6)]["context"]["in_quote"] is True
+    assert recs[("council-tax-row", 9)]["context"]["in_quote"] is True
+    # a new paragraph opening with a quote mark continues the open quotation (BBC style)
+    assert recs[("hospital-waiting-times", 8)]["context"]["in_quote"] is True
+    assert recs[("hospital-waiting-times", 7)]["context"]["in_quote"] is False
+    assert recs[("hospital-waiting-times", 6)]["context"]["in_quote"] is False
+    assert recs[("hospital-waiting-times", 9)]["context"]["in_quote"] is False
+    assert recs[("hospital-waiting-times", 7)]["context"]["prev"].startswith('"This government')
+
+
+@pytest.mark.parametrize("kind", ["label_studio", "doccano"])
+def test_span_exports_project_onto_sentences(tmp_path: Path, kind: str) -> None:
+    name = "label-studio.json" if kind == "label_studio" else "doccano.jsonl"
+    cfg = _cfg(tmp_path, **{kind: [str(FIXTURES / name)]})
+    ds = build_dataset(cfg)
+    by_text = {r["text"]: r["labels"] for r in ds.records}
+    assert by_text["Island Ferries will raise fares by 12% from May, the company has announced."] == ["statistic"]
+    # union of annotators: only annotator 1 marked the accusation
+    assert by_text["Islanders' council leader Morag Bell accused the operator of \"holding the islands to ransom\"."] == ["accusation", "quote"]
+    assert by_text['"They are being punished for where they live.'] == ["quote"]
+    assert by_text["Operator blames fuel costs"] == []  # that annotation was cancelled
+    majority = config_from_dict({**cfg.to_dict(), "annotation": {"annotators": "majority"}}, "t", tmp_path)
+    by_text = {r["text"]: r["labels"] for r in build_dataset(majority).records}
+    assert by_text["Islanders' council leader Morag Bell accused the operator of \"holding the islands to ransom\"."] == ["quote"]
+
+
+def test_span_text_mismatch_is_an_error(tmp_path: Path) -> None:
+    tasks = json.loads((FIXTURES / "label-studio.json").read_text())
+    tasks[0]["annotations"][0]["result"][0]["value"]["text"] = "13%"
+    p = tmp_path / "ls.json"
+    p.write_text(json.dumps(tasks))
+    with pytest.raises(DataError, match=r"ls.json:1: field 'text': span text '13%' does not match"):
+        build_dataset(_cfg(tmp_path, label_studio=[str(p)]))
+
+
+def _write(tmp: Path, name: str, content: str | bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return p
+
+
+GOOD = '{"article_id": "a", "index": 0, "text": "Head", "labels": []}\n'
+
+
+@pytest.mark.parametrize("content, message", [
+    (GOOD + '{"article_id": "a", "index": 1, "text": "x", "labels": ["rumour"]}\n',
+     r"g.jsonl:2: field 'labels': unknown label 'rumour'"),
+    (GOOD + '{"article_id": "a", "index": 1, "labels": []}\n', r"g.jsonl:2: field 'text': missing field"),
+    (GOOD + '{"article_id": "a", "index": 3, "text": "x", "labels": []}\n',
+     r"g.jsonl:2: field 'index': expected index 1"),
+    (GOOD + '{"article_id": "a", "index": 1, "text": "x", "labels": [}\n', r"g.jsonl:2: invalid JSON"),
+    (GOOD.encode() + b'{"article_id": "a", "index": 1, "text": "\xff", "labels": []}\n',
+     r"g.jsonl:2: not valid UTF-8"),
+])
+def test_bad_gold_lines(tmp_path: Path, content, message: str) -> None:
+    p = _write(tmp_path, "g.jsonl", content)
+    with pytest.raises(DataError, match=message):
+        build_dataset(_cfg(tmp_path, gold=[str(p)]))
+
+
+def test_bad_article_sources(tmp_path: Path) -> None:
+    gold = _write(tmp_path, "g.jsonl", GOOD)
+    dup = _write(tmp_path, "a.jsonl", '{"id": "a", "text": "Head\\n\\nBody."}\n{"id": "a", "text": "Head"}\n')
+    with pytest.raises(DataError, match=r"a.jsonl:2: duplicate article id 'a'"):
+        build_dataset(_cfg(tmp_path, gold=[str(gold)], articles=[str(dup)]))
+    empty = _write(tmp_path, "e.jsonl", '{"id": "a", "text": "  "}\n')
+    with pytest.raises(DataError, match=r"e.jsonl:1: empty article"):
+        build_dataset(_cfg(tmp_path, gold=[str(gold)], articles=[str(empty)]))
+    missing = _write(tmp_path, "m.jsonl", '{"id": "a"}\n')
+    with pytest.raises(DataError, match=r"m.jsonl:1: field 'text': missing field"):
+        build_dataset(_cfg(tmp_path, gold=[str(gold)], articles=[str(missing)]))
+    cfg = config_from_dict({"data": {"gold": [str(gold)], "articles": [str(dup)], "on_error": "skip"},
+                            "labels": {"missing_positive": "skip"}}, "t", tmp_path)
+    ds = build_dataset(cfg)
+    assert ds.reading.skipped["duplicate article"] == 1
+
+
+def test_label_without_positive_is_an_error(tmp_path: Path) -> None:
+    gold = _write(tmp_path, "g.jsonl", GOOD)
+    cfg = config_from_dict({"data": {"gold": [str(gold)]}}, "t", tmp_path)
+    with pytest.raises(LabelError, match="label 'accusation' has no positive example"):
+        build_dataset(cfg)
+
+
+def test_build_cli_writes_dataset_and_card(workdir: Path) -> None:
+    res = run_cli("build", "configs/default.yaml", "--set", "output.dir=built", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    out = workdir / res.stdout.strip()
+    card = json.loads((out / "card.json").read_text())
+    assert card["sentences"] == 162 and card["labels"] == ["accusation", "denial", "quote", "statistic"]
+    assert sum(s["sentences"] for s in card["splits"].values()) == 162
+    assert card["cooccurrence"]["quote"]["denial"] > 0
+    assert (out / "card.md").read_text().startswith("# Dataset card")
+    from datasets import load_from_disk
+    dd = load_from_disk(str(out / "hf"))
+    assert dd["train"].features["labels"].feature.names == card["labels"]
+    again = run_cli("build", "configs/default.yaml", "--set", "output.dir=built", cwd=workdir)
+    assert again.returncode == 0 and again.stdout == res.stdout
+
+
+def test_build_cli_bad_config_is_one_line(workdir: Path) -> None:
+    res = run_cli("build", "configs/default.yaml", "--set", "model.C=x", cwd=workdir)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "model.C" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@needs_shared
+def test_weak_labels_on_bbc_articles(tmp_path: Path) -> None:
+    cfg = config_from_dict({
+        "data": {"gold": [str(SHARED / "bbc-politics-gold.jsonl")]},
+        "weak_labels": {"enabled": True, "articles": [str(SHARED / "bbc-news.jsonl")],
+                        "max_articles": 50}}, "t", tmp_path)
+    ds = build_dataset(cfg)
+    rules = [r for r in ds.records if r["source"] == "rules"]
+    assert len({r["article_id"] for r in rules}) == 50
+    assert all(r["split"] == "train" for r in rules)
+    assert not {r["article_id"] for r in rules} & {r["article_id"] for r in ds.records if r["source"] == "gold"}
+    assert any("quote" in r["labels"] for r in rules) and any("statistic" in r["labels"] for r in rules)

@@ -1,0 +1,187 @@
+"""Training, artifacts, loading and prediction through the real CLI and Python API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+import stancekit
+from stancekit.errors import ArtifactError, ModelNotFoundError
+
+from conftest import ROOT, needs_shared, run_cli, SHARED
+
+
+def test_artifact_layout_and_manifest(trained: Path) -> None:
+    names = {p.name for p in trained.iterdir()}
+    assert {"manifest.json", "model.json", "features.json", "idf.npy", "coef.npy", "intercept.npy",
+            "config.yaml", "metrics.json", "model_card.md", "pipeline.joblib"} <= names
+    man = json.loads((trained / "manifest.json").read_text())
+    assert set(man["files"]) == names - {"manifest.json"}
+    meta = json.loads((trained / "model.json").read_text())
+    assert meta["labels"] == ["accusation", "denial", "quote", "statistic"]
+    assert len(meta["dataset"]["fingerprint"]) == 64
+    assert set(meta["metrics"]) == {"validation", "test"}
+    assert "scikit-learn" in meta["versions"]
+    assert "## Top n-grams per label" in (trained / "model_card.md").read_text()
+
+
+def test_versions_increment_and_never_overwrite(workdir: Path, trained: Path) -> None:
+    before = (trained / "coef.npy").read_bytes()
+    res = run_cli("train", "configs/default.yaml", "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) == {"artifact", "name", "version", "metrics"}
+    assert out["version"] != trained.name and out["name"] == "default"
+    assert (trained / "coef.npy").read_bytes() == before
+    # same config and data: byte-identical weights
+    assert (Path(workdir / out["artifact"]) / "coef.npy").read_bytes() == before
+
+
+def test_fast_path_equals_sklearn_pipeline(trained: Path) -> None:
+    model = stancekit.load(trained)
+    clf = joblib.load(trained / "pipeline.joblib")
+    texts = [l.split("\t")[0] for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
+    texts = [json.loads(t)["text"] for t in texts] + ["", "Nothing known here zzqx."]
+    assert np.allclose(model.predict_scores(texts), clf.predict_proba(texts), rtol=1e-9, atol=1e-12)
+    assert np.array_equal(
+        np.array([[l in p for l in model.labels] for p in model.predict(texts)], dtype=np.int8),
+        clf.predict(texts))
+
+
+def test_python_api(trained: Path) -> None:
+    model = stancekit.load(trained)
+    assert model.labels == ["accusation", "denial", "quote", "statistic"]
+    assert model.metadata["name"] == "default"
+    s = model.predict_scores(["A", "B c"])
+    assert s.shape == (2, 4) and ((0 <= s) & (s <= 1)).all()
+    with pytest.raises(TypeError, match="list of sentences"):
+        model.predict("one string")
+    rows = model.predict_article((ROOT / "data/articles/mayor-expenses.txt").read_text())
+    text = (ROOT / "data/articles/mayor-expenses.txt").read_text()
+    assert all(text[r["start"]:r["end"]] == r["text"] for r in rows)
+    # safe from several threads
+    expected = model.predict_scores(["The mayor denied the claims."])
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        model.predict_scores(["The mayor denied the claims."]))) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert all(np.array_equal(r, expected) for r in results)
+
+
+def test_behaviour_statistic_and_quote() -> None:
+    """A model trained on the sample learns the surface labels."""
+    from stancekit.config import load_config
+    from stancekit.training import train
+    res = train(load_config(ROOT / "configs/default.yaml", ["thresholds.tune=none"]), write=False)
+    labels = res.model.predict(['"We will never give up," she said.', "Sales rose by 12% to £4.5m."])
+    assert "quote" in labels[0] and "statistic" in labels[1]
+
+
+def test_tampered_and_foreign_files_are_refused(trained: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(trained, copy)
+    with open(copy / "coef.npy", "r+b") as fh:
+        fh.seek(-8, 2)
+        fh.write(b"\x00" * 8)
+    with pytest.raises(ArtifactError, match="coef.npy: sha256 mismatch"):
+        stancekit.load(copy)
+    shutil.rmtree(copy)
+    shutil.copytree(trained, copy)
+    (copy / "evil.pkl").write_bytes(b"x")
+    with pytest.raises(ArtifactError, match="evil.pkl: not in the manifest"):
+        stancekit.load(copy)
+    res = run_cli("info", str(copy))
+    assert res.returncode == 1 and "NO:" in res.stdout
+
+
+def test_incompatible_version_message(trained: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(trained, copy)
+    man = json.loads((copy / "manifest.json").read_text())
+    man["format_version"], man["stancekit_version"] = 99, "9.0.0"
+    (copy / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(ArtifactError, match=r"format 99 was written by stancekit 9.0.0, this is stancekit 0.1.0"):
+        stancekit.load(copy)
+
+
+def test_model_names_resolve(workdir: Path, trained: Path) -> None:
+    root = workdir / "artifacts"
+    assert stancekit.load("default", root).path.parent == trained.parent
+    assert stancekit.load("default@v1", root).path == trained.parent / "v1"
+    with pytest.raises(ModelNotFoundError, match="has no version v99"):
+        stancekit.load("default@v99", root)
+    res = run_cli("predict", "nosuchmodel", "hello", cwd=workdir)
+    assert res.returncode == 2 and res.stderr.startswith("stancekit: error: nosuchmodel: no such model")
+    res = run_cli("list", cwd=workdir)
+    assert res.stdout.split()[0] == "default" and "v1" in res.stdout
+
+
+def test_check_repro(workdir: Path, trained: Path) -> None:
+    res = run_cli("train", "--check-repro", str(trained), cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("reproduced")
+
+
+def test_unwritable_output_leaves_nothing(workdir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = run_cli("train", "configs/default.yaml", "--set", f"output.dir={blocker}/sub", cwd=workdir)
+    assert res.returncode == 2 and "cannot write" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_empty_training_split_is_an_error(workdir: Path) -> None:
+    res = run_cli("train", "configs/default.yaml", "--set", "data.gold=[]", "--set",
+                  "data.gold_requires_article=false", cwd=workdir)
+    assert res.returncode == 2 and "names no annotated data" in res.stderr
+
+
+def test_predict_cli_inputs(workdir: Path, trained: Path, tmp_path: Path) -> None:
+    lines = tmp_path / "in.txt"
+    lines.write_text("The minister denied it.\n\nTurnout was 72%.\n")
+    res = run_cli("predict", str(trained), "--input", str(lines), cwd=workdir)
+    rows = [json.loads(l) for l in res.stdout.splitlines()]
+    assert res.returncode == 0 and len(rows) == 3
+    assert rows[1] == {"text": "", "labels": [], "scores": {l: 0.0 for l in rows[0]["scores"]}}
+    jl = tmp_path / "in.jsonl"
+    jl.write_text('{"id": 1, "body": "He said: \\"No.\\""}\n{"id": 2, "body": "Sales fell 5%."}\n')
+    res = run_cli("predict", str(trained), "--input", str(jl), "--text-field", "body", cwd=workdir)
+    rows = [json.loads(l) for l in res.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [1, 2] and "labels" in rows[0]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{"text": \n')
+    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
+    assert res.returncode == 2 and "bad.jsonl:2: invalid JSON" in res.stderr
+    bad.write_text('{"body": "ok"}\n')
+    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
+    assert res.returncode == 2 and "bad.jsonl:1: field 'text': missing text field" in res.stderr
+    bad.write_bytes(b"fine\n\xff\xfe\n")
+    res = run_cli("predict", str(trained), "--input", str(bad).replace(".jsonl", ".txt"), cwd=workdir)
+    assert res.returncode == 2
+    (tmp_path / "bad.txt").write_bytes(b"fine\n\xff\xfe\n")
+    res = run_cli("predict", str(trained), "--input", str(tmp_path / "bad.txt"), cwd=workdir)
+    assert res.returncode == 2 and "bad.txt:2: not valid UTF-8" in res.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    res = run_cli("predict", str(trained), "--input", str(empty), cwd=workdir)
+    assert res.returncode == 0 and res.stdout == ""
+    res = run_cli("predict", str(trained), "--input", "-", "--jobs", "2", "--batch-size", "2",
+                  cwd=workdir, stdin="a\nb\nc\nd\ne\n")
+    assert [json.loads(l)["text"] for l in res.stdout.splitlines()] == list("abcde")
+
+
+def test_predict_article_and_explain(workdir: Path, trained: Path) -> None:
+    path = ROOT / "data/articles/council-tax-row.txt"
+    res = run_cli("predict", str(trained), "--article", str(path), "--explain", cwd=workdir)
+    rows = [json.loads(l) for l in res.stdout.splitlines()]
+    text = path.read_text()
+    assert res.returncode == 0 and rows[0]["index"] == 0
+    assert all(text[r["start"]:r["end"]] == r["text"] and r["article_id"] == "council-tax-row" for r in rows)
+    assert not any("Harbourside" in r["text"] for r in rows)
+    assert all(set(r["explanation"]) == set(r["labels"]) for r in rows)
