@@ -27,6 +27,7 @@ NUMBER_WORDS = frozenset(
     "hundred thousand million billion trillion half third thirds quarter quarters dozen "
     "hundreds thousands millions billions".split())
 QUOTE_MARKS = frozenset("\"“”‘’'")
+_QUANTITIES = frozenset(("<money>", "<pct>", "<num>"))
 _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
 
@@ -49,10 +50,9 @@ def number_class(token: str, prev: str, nxt: str) -> str:
 
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:
     """Lower-cased word tokens; digits masked to 0 and numbers tagged with their class."""
-    raw = _TOKEN.findall(text)
-    if not number_shapes:
-        return [t.lower() for t in raw]
-    low = [t.lower() for t in raw]
+    low = _TOKEN.findall(text.lower())
+    if not number_shapes or (not _DIGIT.search(text) and NUMBER_WORDS.isdisjoint(low)):
+        return low  # the common case: no number to shape
     out = []
     n = len(low)
     for i, tok in enumerate(low):
@@ -127,7 +127,9 @@ class Analyzer:
 def _word_ngrams(toks: list[str], ngram_range: tuple[int, int]) -> list[str]:
     lo, hi = ngram_range
     feats = list(toks) if lo == 1 else []
-    for n in range(max(lo, 2), hi + 1):
+    if lo <= 2 <= hi:
+        feats.extend(map(" ".join, zip(toks, toks[1:])))
+    for n in range(max(lo, 3), hi + 1):
         feats.extend(" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1))
     return feats
 
@@ -141,7 +143,7 @@ def _char_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
 def _context_features(text: str, toks: list[str], ctx: Mapping[str, Any]) -> list[str]:
     """Features of the sentence's place in its article and its quotation marks."""
     feats = []
-    marks = sum(1 for t in toks if t in QUOTE_MARKS)
+    marks = sum(map(toks.count, QUOTE_MARKS.intersection(toks)))
     if marks:
         feats.append("ctx:has_quote_marks")
         if marks >= 2:
@@ -154,6 +156,6 @@ def _context_features(text: str, toks: list[str], ctx: Mapping[str, Any]) -> lis
         feats.append("ctx:headline")
     elif ctx.get("index") == 1:
         feats.append("ctx:lead")
-    if any(t in ("<money>", "<pct>", "<num>") for t in toks):
+    if not _QUANTITIES.isdisjoint(toks):
         feats.append("ctx:quantity")
     return feats

@@ -1,0 +1,312 @@
+"""Benchmarks: stancekit against fastText, spaCy textcat_multilabel and a default
+scikit-learn pipeline, on the same BBC gold split, in one run on this machine.
+
+    pip install '.[bench]' && python benchmarks/run.py [--cv] [--out benchmarks/results.json]
+
+Each system runs in its own subprocess (one thread) so peak memory (ru_maxrss) is its own.
+Quality: macro-F1 and per-label F1 on the held-out test articles of configs/bbc-politics.yaml
+(and, with --cv, article-grouped 5-fold cross-validation for stancekit and scikit-learn).
+Speed: training time, batch throughput over every sentence of bbc-news.jsonl, one-sentence
+latency through the Python API, cold start of the CLI, artifact size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+LABELS = ["accusation", "denial", "quote", "statistic"]
+
+
+def _data():
+    """Train/validation/test records from the bbc-politics config, and all BBC sentences."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from stancekit.config import load_config
+    from stancekit.dataset import build_dataset
+    from stancekit.segment import segment_article
+    os.chdir(ROOT)
+    cfg = load_config("configs/bbc-politics.yaml")
+    ds = build_dataset(cfg)
+    all_sents = []
+    with open(CORPUS / "bbc-news.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            a = json.loads(line)
+            all_sents.extend(s.text for s in segment_article(a["title"] + "\n\n" + a["text"])[0])
+    return cfg, ds, all_sents
+
+
+def _f1s(Y, P):
+    from stancekit.metrics import summary
+    m = summary(Y, P, LABELS)
+    return {"macro_f1": round(m["macro_f1"], 4),
+            **{l: round(m["per_label"][l]["f1"], 4) for l in LABELS}}
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() \
+        else path.stat().st_size
+
+
+def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
+    from stancekit.training import train
+    from stancekit.config import load_config
+    import stancekit
+    cfg = load_config("configs/bbc-politics.yaml", [f"output.dir={tmp}"])
+    t = time.perf_counter()
+    res = train(cfg)
+    train_s = res.timings["build_s"] + res.timings["fit_s"] + res.timings["thresholds_s"]
+    wall = time.perf_counter() - t
+    model = stancekit.load(res.path)
+    test = ds.split("test")
+    import numpy as np
+    from stancekit.scoring import decide
+    P = decide(model.predict_scores(test), model.thresholds, False)
+    out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),
+           "test": _f1s(ds.matrix(test), P), "size_bytes": _size(res.path) - (res.path / "pipeline.joblib").stat().st_size}
+    t = time.perf_counter()
+    model.predict_scores(sents)
+    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    one = "The minister denied the claims, calling them complete nonsense."
+    for _ in range(200):
+        model.predict([one])
+    t = time.perf_counter()
+    for _ in range(2000):
+        model.predict([one])
+    out["latency_ms"] = round((time.perf_counter() - t) / 2000 * 1000, 4)
+    exe = Path(sys.executable).parent / "stancekit"
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([str(exe), "predict", str(res.path), one], check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    out["cold_start_s"] = round(sorted(times)[2], 3)
+    return out
+
+
+def sys_sklearn(cfg, ds, sents, tmp: Path) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    import joblib
+    train = [r for r in ds.records if r["split"] in ("train", "validation")]
+    test = ds.split("test")
+    t = time.perf_counter()
+    pipe = make_pipeline(TfidfVectorizer(), OneVsRestClassifier(LogisticRegression()))
+    pipe.fit([r["text"] for r in train], ds.matrix(train))
+    train_s = time.perf_counter() - t
+    P = pipe.predict([r["text"] for r in test])
+    joblib.dump(pipe, tmp / "sk.joblib")
+    out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
+           "size_bytes": _size(tmp / "sk.joblib")}
+    t = time.perf_counter()
+    pipe.predict(sents)
+    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    one = ["The minister denied the claims, calling them complete nonsense."]
+    t = time.perf_counter()
+    for _ in range(300):
+        pipe.predict(one)
+    out["latency_ms"] = round((time.perf_counter() - t) / 300 * 1000, 4)
+    return out
+
+
+def _ft_line(text: str) -> str:
+    return " ".join(text.lower().replace("\n", " ").split())
+
+
+def sys_fasttext(cfg, ds, sents, tmp: Path) -> dict:
+    import fasttext
+    import numpy as np
+    train = [r for r in ds.records if r["split"] in ("train", "validation")]
+    test = ds.split("test")
+    path = tmp / "ft.txt"
+    with path.open("w") as fh:
+        for r in train:
+            labs = " ".join(f"__label__{l}" for l in r["labels"]) or "__label__none"
+            fh.write(f"{labs} {_ft_line(r['text'])}\n")
+    t = time.perf_counter()
+    m = fasttext.train_supervised(str(path), loss="ova", wordNgrams=2, epoch=25, thread=1,
+                                  seed=0, verbose=0)
+    train_s = time.perf_counter() - t
+    def pred(texts):
+        labs, probs = m.predict([_ft_line(x) for x in texts], k=-1, threshold=0.5)
+        P = np.zeros((len(texts), 4), dtype=np.int8)
+        for i, ls in enumerate(labs):
+            for l in ls:
+                l = l.replace("__label__", "")
+                if l in LABELS:
+                    P[i, LABELS.index(l)] = 1
+        return P
+    P = pred([r["text"] for r in test])
+    m.save_model(str(tmp / "ft.bin"))
+    out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
+           "size_bytes": _size(tmp / "ft.bin")}
+    lines = [_ft_line(x) for x in sents]
+    t = time.perf_counter()
+    m.predict(lines, k=-1, threshold=0.5)
+    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    one = _ft_line("The minister denied the claims, calling them complete nonsense.")
+    t = time.perf_counter()
+    for _ in range(5000):  # the low-level call: fasttext's wrapper breaks on NumPy 2 here
+        m.f.predict(one, -1, 0.5, "strict")
+    out["latency_ms"] = round((time.perf_counter() - t) / 5000 * 1000, 4)
+    return out
+
+
+def sys_spacy(cfg, ds, sents, tmp: Path) -> dict:
+    import random
+    import numpy as np
+    import spacy
+    from spacy.training import Example
+    from spacy.util import minibatch
+    train = [r for r in ds.records if r["split"] in ("train", "validation")]
+    test = ds.split("test")
+    nlp = spacy.blank("en")
+    tc = nlp.add_pipe("textcat_multilabel", config={"model": {
+        "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
+        "no_output_layer": False}})
+    for l in LABELS:
+        tc.add_label(l)
+    examples = [Example.from_dict(nlp.make_doc(r["text"]),
+                                  {"cats": {l: float(l in r["labels"]) for l in LABELS}}) for r in train]
+    t = time.perf_counter()
+    opt = nlp.initialize(lambda: examples)
+    rng = random.Random(0)
+    for _ in range(10):
+        rng.shuffle(examples)
+        for batch in minibatch(examples, size=64):
+            nlp.update(batch, sgd=opt)
+    train_s = time.perf_counter() - t
+    def pred(texts):
+        return np.array([[int(d.cats[l] >= 0.5) for l in LABELS] for d in nlp.pipe(texts)], dtype=np.int8)
+    P = pred([r["text"] for r in test])
+    nlp.to_disk(tmp / "spacy")
+    out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
+           "size_bytes": _size(tmp / "spacy")}
+    t = time.perf_counter()
+    pred(sents)
+    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    one = "The minister denied the claims, calling them complete nonsense."
+    t = time.perf_counter()
+    for _ in range(300):
+        nlp(one)
+    out["latency_ms"] = round((time.perf_counter() - t) / 300 * 1000, 4)
+    return out
+
+
+def sys_segmenters(cfg, ds, sents, tmp: Path) -> dict:
+    """MB/s of stancekit's cleaner+segmenter, blingfire and pysbd over the BBC articles."""
+    import blingfire
+    import pysbd
+    from stancekit.segment import segment_article
+    docs = []
+    with open(CORPUS / "bbc-news.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            a = json.loads(line)
+            docs.append(a["title"] + "\n\n" + a["text"])
+    mb = sum(len(d.encode()) for d in docs) / 1e6
+    out = {"megabytes": round(mb, 2)}
+    t = time.perf_counter()
+    for d in docs:
+        segment_article(d)
+    out["stancekit_mb_s"] = round(mb / (time.perf_counter() - t), 2)
+    t = time.perf_counter()
+    for d in docs:
+        blingfire.text_to_sentences_and_offsets(d)
+    out["blingfire_mb_s"] = round(mb / (time.perf_counter() - t), 2)
+    seg = pysbd.Segmenter(language="en", clean=False, char_span=False)
+    few = docs[:100]
+    t = time.perf_counter()
+    for d in few:
+        seg.segment(d)
+    out["pysbd_mb_s"] = round(sum(len(d.encode()) for d in few) / 1e6 / (time.perf_counter() - t), 3)
+    return out
+
+
+def sys_build_weak(cfg, ds, sents, tmp: Path) -> dict:
+    """Building gold + weak labels over all 2,095 raw articles."""
+    from stancekit.config import load_config
+    from stancekit.dataset import build_dataset
+    c = load_config("configs/bbc-politics.yaml", ["weak_labels.enabled=true",
+                                                   "weak_labels.articles=[../shared/corpus/bbc-news.jsonl]"])
+    t = time.perf_counter()
+    d = build_dataset(c)
+    return {"build_s": round(time.perf_counter() - t, 2), "sentences": len(d.records),
+            "articles": len({r['article_id'] for r in d.records})}
+
+
+def sys_cv(cfg, ds, sents, tmp: Path) -> dict:
+    """Article-grouped 5-fold CV: stancekit (thresholds tuned inside each training fold)."""
+    import dataclasses
+    import numpy as np
+    from stancekit.config import load_config
+    from stancekit.dataset import SentenceDataset
+    from stancekit.scoring import decide
+    from stancekit.training import fit_model
+    c = load_config("configs/bbc-politics.yaml")
+    recs = ds.records
+    folds = sorted({r["fold"] for r in recs})
+    Y, P = [], []
+    for k in folds:
+        # the held-out fold is the test set; thresholds are tuned on one other fold
+        val_fold = (k + 1) % len(folds)
+        fold_recs = [dict(r, split="test" if r["fold"] == k else
+                          "validation" if r["fold"] == val_fold else "train") for r in recs]
+        fds = SentenceDataset(fold_recs, ds.labels)
+        clf, _ = fit_model(c, fds)
+        test = fds.split("test")
+        P.append(clf.predict(test))
+        Y.append(fds.matrix(test))
+    return {"cv5": _f1s(np.vstack(Y), np.vstack(P))}
+
+
+SYSTEMS = {"stancekit": sys_stancekit, "sklearn-default": sys_sklearn, "fasttext": sys_fasttext,
+           "spacy-bow": sys_spacy, "segmenters": sys_segmenters, "build-weak": sys_build_weak,
+           "stancekit-cv": sys_cv}
+
+
+def child(name: str) -> None:
+    cfg, ds, sents = _data()
+    with tempfile.TemporaryDirectory() as tmp:
+        res = SYSTEMS[name](cfg, ds, sents, Path(tmp))
+    res["sentences_bbc"] = len(sents)
+    print(json.dumps(res))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    a = ap.parse_args()
+    if a.child:
+        return child(a.child)
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores"}
+    for name in a.systems.split(","):
+        p = subprocess.Popen([sys.executable, __file__, "--child", name], stdout=subprocess.PIPE)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        if status != 0:
+            print(f"{name}: failed", file=sys.stderr)
+            continue
+        res = json.loads(out.decode().strip().splitlines()[-1])
+        res["peak_rss_mb"] = round(ru.ru_maxrss / 1024, 1)
+        results[name] = res
+        print(name, json.dumps(res), file=sys.stderr)
+    Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
