@@ -186,17 +186,6 @@ def _input_rows(path: str, text_field: str) -> Iterator[tuple[dict | None, str]]
             fh.close()
 
 
-def _batched(items: Iterable, n: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _emit(rows: Iterable[dict], fmt: str, out: Any, labels: list[str]) -> None:
     for row in rows:
         if fmt == "table":

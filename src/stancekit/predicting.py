@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import numpy as np
-
 from .errors import DataError
 from .predict import Model
 from .scoring import decide
@@ -72,8 +70,3 @@ def article_rows(model: Model, path: Path, explain: bool = False) -> list[dict[s
             e = model.explain(row["text"])
             row["explanation"] = {l: e[l] for l in row["labels"]}
     return rows
-
-
-def scores_equal(a: np.ndarray, b: np.ndarray) -> bool:
-    """Scores agree to float precision (used to check the fast path against scikit-learn)."""
-    return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
