@@ -164,3 +164,24 @@ def test_weak_labels_on_bbc_articles(tmp_path: Path) -> None:
     assert all(r["split"] == "train" for r in rules)
     assert not {r["article_id"] for r in rules} & {r["article_id"] for r in ds.records if r["source"] == "gold"}
     assert any("quote" in r["labels"] for r in rules) and any("statistic" in r["labels"] for r in rules)
+
+
+def test_csv_parquet_and_txt_article_sources(tmp_path: Path) -> None:
+    gold = _write(tmp_path, "g.jsonl", GOOD + '{"article_id": "a", "index": 1, "text": "Body one.", "labels": []}\n')
+    csv_path = _write(tmp_path, "a.csv", 'id,title,text\na,Head,"Body one. Body two."\n')
+    cfg = _cfg(tmp_path, gold=[str(gold)], articles=[str(csv_path)], gold_requires_article=True)
+    recs = build_dataset(cfg).records
+    assert [(r["start"], r["end"]) for r in recs] == [(0, 4), (6, 15)]
+    bad_csv = _write(tmp_path, "b.csv", 'id,title\na,Head\n')
+    with pytest.raises(DataError, match=r"b.csv:2: field 'text': missing field"):
+        build_dataset(_cfg(tmp_path, gold=[str(gold)], articles=[str(bad_csv)]))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"id": ["a"], "title": ["Head"], "text": ["Body one."]}), tmp_path / "a.parquet")
+    cfg = _cfg(tmp_path, gold=[str(gold)], articles=[str(tmp_path / "a.parquet")], gold_requires_article=True)
+    assert build_dataset(cfg).records[1]["start"] == 6
+    d = tmp_path / "txt"
+    d.mkdir()
+    (d / "a.txt").write_bytes(b"Head\n\nBody \xff one.\n")
+    with pytest.raises(DataError, match=r"a.txt:3: not valid UTF-8"):
+        build_dataset(_cfg(tmp_path, gold=[str(gold)], articles=[str(d)]))
