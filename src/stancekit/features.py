@@ -12,59 +12,98 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-_TOKEN = re.compile(
-    r"[£$€]?\d[\d,.]*\d(?:%|bn|m|k|st|nd|rd|th|s)?|[£$€]?\d(?:%|bn|m|k|st|nd|rd|th|s)?"
-    r"|\w+(?:['’]\w+)*|[\"“”‘’'%£$€?!:;()-]")
+_TOKEN = re.compile(  # most tokens are words: that alternative goes first
+    r"\w+(?:[.,'’]\w+)*%?|<[a-z]+>|[£$€]\w+(?:[.,]\w+)*%?|[\"“”‘’'%£$€?!:;(),-]")
 _DIGIT = re.compile(r"\d")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_NUMBER = re.compile(
+    r"(?<![\w.,])(?P<cur>[£$€])?(?P<num>\d[\d,.]*\d|\d)(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)")
+_MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
+_MONTH_AFTER = re.compile(r"\s+" + _MONTH + r"\b")
+_PER_CENT = re.compile(r"\s+per\s*cent\b")
 _YEAR = re.compile(r"(?:19|20)\d\ds?$")
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)$")
-MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
     "hundred thousand million billion trillion half third thirds quarter quarters dozen "
     "hundreds thousands millions billions".split())
+_CUES = {
+    "<acc>": "accuse accused accuses accusing accusation accusations blame blamed blames blaming "
+             "allege alleged alleges allegation allegations allegedly criticise criticised "
+             "criticises criticising criticism critics condemn condemned condemns attack attacked "
+             "attacks charge charged claims misled mislead misleading lied lie lies lying "
+             "betrayed betrayal failed failure failing wasted waste scandal disgrace shameful "
+             "hypocrisy hypocritical incompetent incompetence smear abuse abused threatened "
+             "harassment cynical reckless irresponsible deceit deceived dishonest fault",
+    "<den>": "deny denied denies denying denial denials reject rejected rejects rejecting dismiss "
+             "dismissed dismisses dismissing rebut rebutted refute refuted insist insisted insists "
+             "nonsense rubbish untrue false wrong baseless unfounded absurd ridiculous "
+             "categorically unaware innocent mischievous inaccurate misrepresented distorted",
+    "<neg>": "not no never nothing nobody none n't cannot isn't wasn't didn't don't doesn't "
+             "won't wouldn't hasn't haven't hadn't aren't weren't couldn't shouldn't",
+    "<say>": "said says say told added insisted stated argued claimed warned explained "
+             "according tweeted wrote admitted",
+}
+CUE_CLASS: dict[str, str] = {}
+for _cls, _words in _CUES.items():
+    for _w in _words.split():
+        CUE_CLASS.setdefault(_w, _cls)
 QUOTE_MARKS = frozenset("\"“”‘’'")
+_TAGGED = NUMBER_WORDS | frozenset(CUE_CLASS)
 _QUANTITIES = frozenset(("<money>", "<pct>", "<num>"))
 _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
 
 
-def number_class(token: str, prev: str, nxt: str) -> str:
-    """Classify a numeric token: <year>, <date>, <ord>, <money>, <pct> or <num>."""
-    core = token.lstrip("£$€")
-    if token[0] in "£$€":
+def number_class(match: re.Match) -> str:
+    """Classify a number in its text: <money>, <pct>, <year>, <ord>, <date> or <num>."""
+    suf = match.group("suf") or ""
+    text, start, end = match.string, match.start(), match.end()
+    if match.group("cur"):
         return "<money>"
-    if core.endswith("%") or nxt in ("per", "percent"):
+    if suf == "%" or _PER_CENT.match(text, end):
         return "<pct>"
-    if _YEAR.match(core):
+    if _YEAR.match(match.group("num") + suf):
         return "<year>"
-    if _ORDINAL.match(core):
+    if suf in ("st", "nd", "rd", "th"):
         return "<ord>"
-    if prev in MONTHS or nxt in MONTHS:
+    if _MONTH_AFTER.match(text, end) or _MONTH_BEFORE.search(text, max(0, start - 12), start):
         return "<date>"
     return "<num>"
 
 
+def _shape(match: re.Match) -> str:
+    """'£1.4bn' -> '£0.0bn <money>': the digit-masked number, then its class token."""
+    masked = _DIGIT.sub("0", match.group())
+    cls = number_class(match)
+    return f"{cls} {masked} {cls}"
+
+
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:
-    """Lower-cased word tokens; digits masked to 0 and numbers tagged with their class."""
-    low = _TOKEN.findall(text.lower())
-    if not number_shapes or (not _DIGIT.search(text) and NUMBER_WORDS.isdisjoint(low)):
-        return low  # the common case: no number to shape
+    """Lower-cased word tokens; digits masked to 0 and numbers tagged with their class.
+
+    Numbers are shaped by one regex substitution before tokenizing, so the common
+    sentence costs a single `findall`.
+    """
+    low = text.lower()
+    if not number_shapes:
+        return _TOKEN.findall(low)
+    if _DIGIT.search(low):
+        low = _NUMBER.sub(_shape, low)
+    toks = _TOKEN.findall(low)
+    if _TAGGED.isdisjoint(toks):
+        return toks
     out = []
-    n = len(low)
-    for i, tok in enumerate(low):
-        c = tok[0]
-        if c.isdigit() or (c in "£$€" and len(tok) > 1):
-            out.append(_DIGIT.sub("0", tok))
-            out.append(number_class(tok, low[i - 1] if i else "", low[i + 1] if i + 1 < n else ""))
-        elif tok in NUMBER_WORDS:
+    for tok in toks:
+        if tok in NUMBER_WORDS:
+            out.append("<num>")
             out.append(tok)
             out.append("<num>")
         else:
             out.append(tok)
+            cls = CUE_CLASS.get(tok)
+            if cls is not None:
+                out.append(cls)
     return out
 
 
@@ -106,22 +145,42 @@ class Analyzer:
     neighbours: bool = True
 
     def __call__(self, record: Any) -> list[str]:
+        toks, extras = self.split(record)
+        feats = _word_ngrams(toks, self.word_ngrams)
+        feats.extend(extras)
+        return feats
+
+    def split(self, record: Any) -> tuple[list[str], list[str]]:
+        """The word tokens (n-grams are built from them) and every other feature string.
+
+        The fast scorer builds word n-grams from token ids in NumPy; everything else
+        (context, character n-grams, neighbours) it looks up as strings.
+        """
         if isinstance(record, str):
             text, ctx = record, {}
         else:
             text, ctx = record["text"], record.get("context") or {}
         toks = tokenize(text, self.number_shapes)
-        feats = _word_ngrams(toks, self.word_ngrams)
+        extras: list[str] = []
         if self.char_ngrams[1] > 0:
-            feats.extend(_char_ngrams(text.lower(), self.char_ngrams))
+            extras.extend(_char_ngrams(text.lower(), self.char_ngrams))
         if self.context:
-            feats.extend(_context_features(text, toks, ctx))
+            extras.extend(_context_features(text, toks, ctx))
         if self.neighbours and ctx:
             for side in ("prev", "next"):
                 other = ctx.get(side)
                 if other:
-                    feats.extend(f"{side}:{t}" for t in dict.fromkeys(tokenize(other, self.number_shapes)))
-        return feats
+                    # only the neighbour's cue classes and quotation marks: its words add noise
+                    extras.extend(f"{side}:{t}" for t in dict.fromkeys(
+                        tokenize(other, self.number_shapes)) if t[0] == "<" or t in QUOTE_MARKS)
+        return toks, extras
+
+
+def is_word_ngram(feature: str) -> bool:
+    """True for word n-gram features; context, neighbour and character features are not."""
+    if feature.startswith("#"):
+        return False
+    return " " in feature or not (":" in feature and feature != ":")
 
 
 def _word_ngrams(toks: list[str], ngram_range: tuple[int, int]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -18,7 +19,9 @@ import numpy as np
 from .artifact import resolve, verified
 from .clean import CleaningRules
 from .errors import ArtifactError
-from .features import Analyzer
+from itertools import repeat
+
+from .features import Analyzer, is_word_ngram
 from .scoring import decide, scores_from_decision
 from .segment import segment_article
 
@@ -51,6 +54,7 @@ class Model:
         a = weights["analyzer"]
         self._analyzer = Analyzer(tuple(a["word_ngrams"]), tuple(a["char_ngrams"]),
                                   a["number_shapes"], a["context"], a["neighbours"])
+        self._words = _WordIndex(self._features, self._analyzer.word_ngrams)
         seg = self.metadata.get("segmentation", {})
         c = seg.get("cleaning", {})
         self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
@@ -70,21 +74,41 @@ class Model:
         get = self._vocab.get
         return [i for i in map(get, self._analyzer(record)) if i is not None]
 
+    def _columns(self, texts: list) -> tuple[np.ndarray, np.ndarray]:
+        """(row, feature id) of every known feature occurrence in a batch of texts."""
+        toks: list[str] = []
+        extras: list[str] = []
+        tok_lens: list[int] = []
+        extra_lens: list[int] = []
+        split = self._analyzer.split
+        for rec in texts:
+            t, e = split(rec)
+            toks.extend(t)
+            tok_lens.append(len(t))
+            if e:
+                extras.extend(e)
+            extra_lens.append(len(e))
+        n = len(texts)
+        rows, cols = self._words.lookup(toks, np.repeat(np.arange(n), tok_lens))
+        if extras:
+            ids = np.fromiter(map(self._vocab.get, extras, repeat(-1)), np.int64, len(extras))
+            erow = np.repeat(np.arange(n), extra_lens)
+            keep = ids >= 0
+            rows, cols = np.concatenate([rows, erow[keep]]), np.concatenate([cols, ids[keep]])
+        return rows, cols
+
     def decision_function(self, texts: Iterable[Any]) -> np.ndarray:
         """Linear scores (n_texts, n_labels) for strings or {"text", "context"} records."""
         texts = _texts(texts)
         n = len(texts)
-        rows: list[int] = []
-        cols: list[int] = []
-        for r, rec in enumerate(texts):
-            ids = self._ids(rec)
-            cols.extend(ids)
-            rows.extend([r] * len(ids))
+        if n == 1:
+            return self._decision_one(texts[0])[None, :]
         out = np.tile(self._intercept, (n, 1))
-        if not cols:
+        rows, cols = self._columns(texts)
+        if not len(cols):
             return out
         F = len(self._features)
-        keys, counts = np.unique(np.asarray(rows, dtype=np.int64) * F + np.asarray(cols), return_counts=True)
+        keys, counts = np.unique(rows * F + cols, return_counts=True)
         row, col = keys // F, keys % F
         tf = counts.astype(np.float64)
         if self._sublinear:
@@ -96,6 +120,20 @@ class Model:
         contrib = np.add.reduceat(self._coef[col] * val[:, None], starts, axis=0)
         out[row[starts]] += contrib
         return out
+
+    def _decision_one(self, record: Any) -> np.ndarray:
+        """One sentence with a handful of NumPy calls: the low-latency path for services."""
+        counts = Counter(map(self._vocab.get, self._analyzer(record)))
+        counts.pop(None, None)
+        if not counts:
+            return self._intercept.copy()
+        ids = np.fromiter(counts.keys(), np.int64, len(counts))
+        tf = np.fromiter(counts.values(), np.float64, len(counts))
+        if self._sublinear:
+            tf = 1.0 + np.log(tf)
+        val = tf * self._idf[ids]
+        val /= np.sqrt(val @ val)
+        return self._intercept + val @ self._coef[ids]
 
     def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:
         """Scores in [0, 1], one row per text, one column per label (see `labels`)."""
@@ -150,6 +188,69 @@ class Model:
                    "scores": {l: round(float(x), 6) for l, x in zip(self.labels, s)}}
             out.append(row)
         return out
+
+
+class _WordIndex:
+    """Word n-gram features as integer keys over token ids, so a batch's n-grams are
+    found with NumPy (searchsorted) instead of joining and hashing strings."""
+
+    def __init__(self, features: Sequence[str], ngram_range: tuple[int, int]) -> None:
+        self.lo, self.hi = ngram_range
+        grams = [(i, f.split(" ")) for i, f in enumerate(features) if is_word_ngram(f)]
+        self.tokens: dict[str, int] = {}
+        for _, parts in grams:
+            for p in parts:
+                self.tokens.setdefault(p, len(self.tokens))
+        T = max(len(self.tokens), 1)
+        self.base = T
+        self.unigram = np.full(T + 1, -1, dtype=np.int64)  # index T: unknown token
+        by_n: dict[int, tuple[list[int], list[int]]] = {}
+        for fid, parts in grams:
+            if len(parts) == 1:
+                self.unigram[self.tokens[parts[0]]] = fid
+            else:
+                key = 0
+                for p in parts:
+                    key = key * T + self.tokens[p]
+                k, f = by_n.setdefault(len(parts), ([], []))
+                k.append(key)
+                f.append(fid)
+        if T ** self.hi >= 2 ** 62:
+            raise ArtifactError("vocabulary too large for integer n-gram keys")
+        self.keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n, (k, f) in by_n.items():
+            order = np.argsort(k)
+            self.keys[n] = (np.asarray(k, dtype=np.int64)[order], np.asarray(f, dtype=np.int64)[order])
+
+    def lookup(self, toks: list[str], row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, feature id) for every unigram and n-gram of the tokens that is a feature."""
+        T = self.base
+        tid = np.fromiter(map(self.tokens.get, toks, repeat(T)), np.int64, len(toks))
+        rows, cols = [], []
+        if self.lo == 1:
+            fid = self.unigram[tid]
+            keep = fid >= 0
+            rows.append(row[keep])
+            cols.append(fid[keep])
+        for n in range(max(self.lo, 2), self.hi + 1):
+            if n not in self.keys or len(tid) < n:
+                continue
+            m = len(tid) - n + 1
+            valid = row[: m] == row[n - 1:]
+            key = np.zeros(m, dtype=np.int64)
+            for j in range(n):
+                part = tid[j: j + m]
+                valid &= part < T
+                key = key * T + part
+            keys, fids = self.keys[n]
+            pos = np.searchsorted(keys, key)
+            pos[pos >= len(keys)] = 0
+            hit = valid & (keys[pos] == key)
+            rows.append(row[: m][hit])
+            cols.append(fids[pos[hit]])
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(rows), np.concatenate(cols)
 
 
 def read_weights(path: Path) -> dict[str, Any]:
