@@ -185,3 +185,39 @@ def test_predict_article_and_explain(workdir: Path, trained: Path) -> None:
     assert all(text[r["start"]:r["end"]] == r["text"] and r["article_id"] == "council-tax-row" for r in rows)
     assert not any("Harbourside" in r["text"] for r in rows)
     assert all(set(r["explanation"]) == set(r["labels"]) for r in rows)
+
+
+def test_search_reports_every_trial(workdir: Path, tmp_path: Path) -> None:
+    res = run_cli("train", "configs/default.yaml", "--set", "search.enabled=true",
+                  "--set", "search.params={model.C: [0.5, 4.0], features.min_df: [1, 2]}",
+                  "--set", "search.folds=2", "--set", f"output.dir={tmp_path}", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("search: ") == 4
+    art = Path(res.stdout.strip().splitlines()[-1])
+    meta = json.loads((art / "model.json").read_text())
+    trials = meta["search_trials"]
+    assert len(trials) == 4 and {(t["params"]["model.C"], t["params"]["features.min_df"])
+                                 for t in trials} == {(0.5, 1), (0.5, 2), (4.0, 1), (4.0, 2)}
+    best = max(trials, key=lambda t: t["cv_macro_f1"])["params"]
+    import yaml
+    saved = yaml.safe_load((art / "config.yaml").read_text())
+    assert saved["model"]["C"] == best["model.C"] and saved["features"]["min_df"] == best["features.min_df"]
+    assert saved["search"]["enabled"] is False  # the saved config re-runs the chosen model
+
+
+def test_label_without_training_positive_skipped_with_warning(workdir: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "g.jsonl"
+    rows = [json.loads(l) for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["labels"] = [l for l in r["labels"] if l != "denial"]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["--set", f"data.gold=[{gold}]", "--set", f"output.dir={tmp_path}/a"]
+    res = run_cli("train", "configs/default.yaml", *base, cwd=workdir)
+    assert res.returncode == 2 and "label 'denial' has no positive example" in res.stderr
+    res = run_cli("train", "configs/default.yaml", *base, "--set", "labels.missing_positive=skip",
+                  cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert "warning: label 'denial' has no positive training example; skipped" in res.stderr
+    model = stancekit.load(res.stdout.strip().splitlines()[-1])
+    assert model.labels == ["accusation", "quote", "statistic"]
+    assert model.metadata["skipped_labels"] == ["denial"]

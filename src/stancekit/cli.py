@@ -103,7 +103,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         return
     from .report import metrics_table
     for split, m in result.metrics.items():
-        click.echo(f"\n{split}:\n" + metrics_table(m, list(cfg.labels.names)), err=True)
+        click.echo(f"\n{split}:\n" + metrics_table(m, result.model.labels), err=True)
     click.echo(f"\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
                err=True)
     click.echo(str(result.path))
@@ -321,3 +321,10 @@ def main() -> None:
     except OSError as exc:
         _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
         sys.exit(2)
+    except Exception as exc:  # a bug: one line for users, the traceback with STANCEKIT_DEBUG=1
+        import os
+        if os.environ.get("STANCEKIT_DEBUG"):
+            raise
+        _err(f"internal error: {exc.__class__.__name__}: {exc} (rerun with STANCEKIT_DEBUG=1 "
+             "for the traceback, and please report it)")
+        sys.exit(3)

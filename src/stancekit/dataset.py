@@ -43,13 +43,16 @@ class SentenceDataset:
         """The records of one split, in article order."""
         return [r for r in self.records if r["split"] == name]
 
-    def matrix(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
-        """0/1 label matrix (n_records, n_labels) in label-set order."""
-        index = {l: j for j, l in enumerate(self.labels)}
-        Y = np.zeros((len(records), len(self.labels)), dtype=np.int8)
+    def matrix(self, records: Sequence[dict[str, Any]], labels: Sequence[str] | None = None
+               ) -> np.ndarray:
+        """0/1 label matrix (n_records, n_labels) in the order of `labels` (default: all)."""
+        labels = self.labels if labels is None else labels
+        index = {l: j for j, l in enumerate(labels)}
+        Y = np.zeros((len(records), len(labels)), dtype=np.int8)
         for i, r in enumerate(records):
             for l in r["labels"]:
-                Y[i, index[l]] = 1
+                if l in index:
+                    Y[i, index[l]] = 1
         return Y
 
 

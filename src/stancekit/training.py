@@ -48,10 +48,10 @@ class TrainResult:
     dataset: SentenceDataset | None = None
 
 
-def make_classifier(cfg: Config) -> StanceClassifier:
-    """The estimator a config describes."""
+def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> StanceClassifier:
+    """The estimator a config describes (for `labels`, by default the config's label set)."""
     f, m = cfg.features, cfg.model
-    return StanceClassifier(labels=cfg.labels.names, exclusive=cfg.labels.exclusive,
+    return StanceClassifier(labels=labels or cfg.labels.names, exclusive=cfg.labels.exclusive,
                             word_ngrams=f.word_ngrams, char_ngrams=f.char_ngrams,
                             number_shapes=f.number_shapes, context=f.context,
                             neighbours=f.neighbours, min_df=f.min_df, max_features=f.max_features,
@@ -64,24 +64,44 @@ def _weights(records: list[dict], cfg: Config) -> np.ndarray:
     return np.array([1.0 if r["source"] == "gold" else cfg.weak_labels.weight for r in records])
 
 
-def _fit(cfg: Config, ds: SentenceDataset, records: list[dict]) -> StanceClassifier:
-    clf = make_classifier(cfg)
+def trainable_labels(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[str, ...]:
+    """The labels with a positive training example; the others are an error, or are
+    skipped with a warning when `labels.missing_positive` is `skip`."""
+    counts = ds.matrix(ds.split("train")).sum(axis=0)
+    missing = [l for l, n in zip(ds.labels, counts) if n == 0]
+    if missing and (cfg.labels.missing_positive == "error" or cfg.labels.exclusive):
+        raise TrainingError(f"label {missing[0]!r} has no positive example in the training split; "
+                            "annotate more, or set labels.missing_positive: skip")
+    for label in missing:
+        log(f"warning: label {label!r} has no positive training example; skipped")
+    kept = tuple(l for l in ds.labels if l not in missing)
+    if not kept:
+        raise TrainingError("no label has a positive example in the training split")
+    return kept
+
+
+def _fit(cfg: Config, ds: SentenceDataset, records: list[dict],
+         labels: tuple[str, ...] | None = None) -> StanceClassifier:
+    clf = make_classifier(cfg, labels)
     sw = _weights(records, cfg)
-    return clf.fit(records, ds.matrix(records), sample_weight=None if sw.min() == 1 else sw)
+    return clf.fit(records, ds.matrix(records, clf.labels),
+                   sample_weight=None if sw.min() == 1 else sw)
 
 
-def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
+              labels: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the gold records over the dataset's article-grouped folds."""
     gold_idx = [i for i, r in enumerate(records) if r["source"] == "gold"]
     folds = sorted({records[i]["fold"] for i in gold_idx})
-    scores = np.zeros((len(gold_idx), len(ds.labels)))
+    labels = labels or ds.labels
+    scores = np.zeros((len(gold_idx), len(labels)))
     pos = {i: k for k, i in enumerate(gold_idx)}
     for fold in folds:
         held = [i for i in gold_idx if records[i]["fold"] == fold]
         fit_on = [r for r in records if r["fold"] != fold]
-        clf = _fit(cfg, ds, fit_on)
+        clf = _fit(cfg, ds, fit_on, labels)
         scores[[pos[i] for i in held]] = clf.predict_proba([records[i] for i in held])
-    return scores, ds.matrix([records[i] for i in gold_idx])
+    return scores, ds.matrix([records[i] for i in gold_idx], labels)
 
 
 def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config, list[dict]]:
@@ -93,6 +113,7 @@ def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config,
     if s.method == "random" and len(combos) > s.n_iter:
         combos = random.Random(cfg.seed).sample(combos, s.n_iter)
     train = [r for r in ds.records if r["split"] == "train"]
+    labels = trainable_labels(cfg, ds, log)
     trials = []
     best = (-1.0, cfg)
     for combo in combos:
@@ -102,9 +123,10 @@ def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config,
         trial_cfg = dataclasses.replace(trial_cfg, split=dataclasses.replace(
             trial_cfg.split, folds=s.folds))
         # regroup the training articles into the search's folds
-        scores, Y = cv_scores(trial_cfg, ds, [dict(r, fold=r["fold"] % s.folds) for r in train])
+        scores, Y = cv_scores(trial_cfg, ds, [dict(r, fold=r["fold"] % s.folds) for r in train],
+                              labels)
         th = tune_thresholds(scores, Y, trial_cfg.thresholds.grid, trial_cfg.thresholds.default)
-        macro = summary(Y, decide(scores, th, cfg.labels.exclusive), ds.labels)["macro_f1"]
+        macro = summary(Y, decide(scores, th, cfg.labels.exclusive), labels)["macro_f1"]
         trial = {"params": dict(zip(keys, combo)), "cv_macro_f1": round(macro, 4)}
         trials.append(trial)
         log(f"search: {trial['params']} -> CV macro-F1 {macro:.4f}")
@@ -138,7 +160,7 @@ def evaluate_split(model: Model, ds: SentenceDataset, split: str) -> dict[str, A
     if not recs:
         return None
     P = decide(model.predict_scores(recs), model.thresholds, model.exclusive)
-    return summary(ds.matrix(recs), P, ds.labels, model.exclusive)
+    return summary(ds.matrix(recs, model.labels), P, model.labels, model.exclusive)
 
 
 def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
@@ -149,8 +171,9 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
     if not train:
         raise TrainingError("the training split is empty: add annotated articles or lower "
                             "split.validation / split.test")
+    labels = trainable_labels(cfg, ds, log)
     t = time.perf_counter()
-    clf = _fit(cfg, ds, train)
+    clf = _fit(cfg, ds, train, labels)
     timings["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
     mode = cfg.thresholds.tune
@@ -160,10 +183,10 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
             if not val:
                 raise TrainingError("thresholds.tune is 'validation' but the validation split is "
                                     "empty; use thresholds.tune: cv")
-            scores, Y = clf.predict_proba(val), ds.matrix(val)
+            scores, Y = clf.predict_proba(val), ds.matrix(val, labels)
         else:
             log("tuning thresholds by article-grouped cross-validation")
-            scores, Y = cv_scores(cfg, ds, train)
+            scores, Y = cv_scores(cfg, ds, train, labels)
         clf.tune_thresholds(scores, Y, cfg.thresholds.grid)
     timings["thresholds_s"] = time.perf_counter() - t
     return clf, timings
@@ -173,10 +196,11 @@ def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[st
     """Everything model.json records besides the weights."""
     c = cfg.cleaning
     return {
-        "name": cfg.output.name, "labels": list(cfg.labels.names), "exclusive": cfg.labels.exclusive,
+        "name": cfg.output.name, "labels": list(clf.labels), "exclusive": cfg.labels.exclusive,
+        "skipped_labels": [l for l in cfg.labels.names if l not in clf.labels],
         "label_definitions_source": "ANNOTATION.md (default schema)"
         if tuple(cfg.labels.names) == ("accusation", "denial", "quote", "statistic") else "config",
-        "thresholds": dict(zip(cfg.labels.names, map(float, clf.thresholds_))),
+        "thresholds": dict(zip(clf.labels, map(float, clf.thresholds_))),
         "dataset": {"fingerprint": ds.fingerprint, "sentences": len(ds.records),
                     "splits": {s: len(ds.split(s)) for s in ("train", "validation", "test")}},
         "segmentation": {"cleaning": dataclasses.asdict(cleaning_rules(cfg)),
