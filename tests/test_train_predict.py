@@ -54,6 +54,20 @@ def test_fast_path_equals_sklearn_pipeline(trained: Path) -> None:
         clf.predict(texts))
 
 
+def test_fast_path_equals_sklearn_on_records_and_odd_text(trained: Path) -> None:
+    """Records with article context (batch path), one sentence (Counter path) and a text
+    holding the batch separator (per-sentence fallback) all score as scikit-learn does."""
+    from stancekit.config import load_config
+    from stancekit.dataset import build_dataset
+    model = stancekit.load(trained)
+    clf = joblib.load(trained / "pipeline.joblib")
+    records = build_dataset(load_config(ROOT / "configs/default.yaml")).records
+    assert np.allclose(model.predict_scores(records), clf.predict_proba(records), rtol=1e-9, atol=1e-12)
+    assert np.allclose(model.predict_scores(records[5:6]), clf.predict_proba(records[5:6]), rtol=1e-9)
+    odd = ["Sales rose 5%.\x00 He denied it.", "Two of 13 were women, on 5 May 2004."]
+    assert np.allclose(model.predict_scores(odd), clf.predict_proba(odd), rtol=1e-9, atol=1e-12)
+
+
 def test_python_api(trained: Path) -> None:
     model = stancekit.load(trained)
     assert model.labels == ["accusation", "denial", "quote", "statistic"]

@@ -16,8 +16,12 @@ _TOKEN = re.compile(  # most tokens are words: that alternative goes first
     r"\w+(?:[.,'’]\w+)*%?|<[a-z]+>|[£$€]\w+(?:[.,]\w+)*%?|[\"“”‘’'%£$€?!:;(),-]")
 _DIGIT = re.compile(r"\d")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+# Starts with a character class so the regex engine can skip ahead to candidates; the
+# conditions a class cannot express (no word character before, a digit after a
+# currency sign) are checked in `_shape`.
 _NUMBER = re.compile(
-    r"(?<![\w.,])(?P<cur>[£$€])?(?P<num>\d[\d,.]*\d|\d)(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)")
+    r"(?P<lead>[£$€\d])(?P<body>[\d,.]*\d)?(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)")
+_NOT_BEFORE_NUMBER = re.compile(r"[\w.,]")
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
 _MONTH_AFTER = re.compile(r"\s+" + _MONTH + r"\b")
 _PER_CENT = re.compile(r"\s+per\s*cent\b")
@@ -59,11 +63,12 @@ def number_class(match: re.Match) -> str:
     """Classify a number in its text: <money>, <pct>, <year>, <ord>, <date> or <num>."""
     suf = match.group("suf") or ""
     text, start, end = match.string, match.start(), match.end()
-    if match.group("cur"):
+    lead = match.group("lead")
+    if not lead.isdigit():
         return "<money>"
     if suf == "%" or _PER_CENT.match(text, end):
         return "<pct>"
-    if _YEAR.match(match.group("num") + suf):
+    if _YEAR.match(lead + (match.group("body") or "") + suf):
         return "<year>"
     if suf in ("st", "nd", "rd", "th"):
         return "<ord>"
@@ -73,10 +78,36 @@ def number_class(match: re.Match) -> str:
 
 
 def _shape(match: re.Match) -> str:
-    """'£1.4bn' -> '£0.0bn <money>': the digit-masked number, then its class token."""
-    masked = _DIGIT.sub("0", match.group())
+    """'£1.4bn' -> '<money> £0.0bn <money>': the class token around the digit-masked number."""
+    start = match.start()
+    if start and _NOT_BEFORE_NUMBER.match(match.string, start - 1):
+        return match.group()  # part of a word or of a longer figure
+    if not match.group("lead").isdigit() and not (match.group("body") or "")[:1].isdigit():
+        return match.group()  # a currency sign not followed by a digit
     cls = number_class(match)
-    return f"{cls} {masked} {cls}"
+    return f"{cls} {_DIGIT.sub('0', match.group())} {cls}"
+
+
+SEP = "\x00"
+_TOKEN_OR_SEP = re.compile(_TOKEN.pattern + "|\x00")
+
+
+def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str] | None:
+    """The tokens of many texts in one regex pass, each text followed by SEP.
+
+    Class tokens for number and cue words are not inserted here (the fast scorer
+    does that on token ids); numbers written in digits are shaped as in `tokenize`.
+    None when a text itself contains SEP (the caller then tokenizes one by one).
+    """
+    joined = SEP.join(texts)
+    if SEP in joined and joined.count(SEP) != len(texts) - 1:
+        return None
+    low = joined.lower()
+    if number_shapes and _DIGIT.search(low):
+        low = _NUMBER.sub(_shape, low)
+    toks = _TOKEN_OR_SEP.findall(low)
+    toks.append(SEP)
+    return toks
 
 
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:

@@ -21,7 +21,8 @@ from .clean import CleaningRules
 from .errors import ArtifactError
 from itertools import repeat
 
-from .features import Analyzer, is_word_ngram
+from .features import Analyzer
+from .scorer import WordIndex, batch_columns
 from .scoring import decide, scores_from_decision
 from .segment import segment_article
 
@@ -54,7 +55,7 @@ class Model:
         a = weights["analyzer"]
         self._analyzer = Analyzer(tuple(a["word_ngrams"]), tuple(a["char_ngrams"]),
                                   a["number_shapes"], a["context"], a["neighbours"])
-        self._words = _WordIndex(self._features, self._analyzer.word_ngrams)
+        self._words = WordIndex(self._features, self._analyzer.word_ngrams)
         seg = self.metadata.get("segmentation", {})
         c = seg.get("cleaning", {})
         self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
@@ -76,6 +77,9 @@ class Model:
 
     def _columns(self, texts: list) -> tuple[np.ndarray, np.ndarray]:
         """(row, feature id) of every known feature occurrence in a batch of texts."""
+        fast = batch_columns(self._analyzer, self._words, self._vocab, texts)
+        if fast is not None:
+            return fast
         toks: list[str] = []
         extras: list[str] = []
         tok_lens: list[int] = []
@@ -89,7 +93,7 @@ class Model:
                 extras.extend(e)
             extra_lens.append(len(e))
         n = len(texts)
-        rows, cols = self._words.lookup(toks, np.repeat(np.arange(n), tok_lens))
+        rows, cols = self._words.ngrams(self._words.ids(toks), np.repeat(np.arange(n), tok_lens))
         if extras:
             ids = np.fromiter(map(self._vocab.get, extras, repeat(-1)), np.int64, len(extras))
             erow = np.repeat(np.arange(n), extra_lens)
@@ -188,69 +192,6 @@ class Model:
                    "scores": {l: round(float(x), 6) for l, x in zip(self.labels, s)}}
             out.append(row)
         return out
-
-
-class _WordIndex:
-    """Word n-gram features as integer keys over token ids, so a batch's n-grams are
-    found with NumPy (searchsorted) instead of joining and hashing strings."""
-
-    def __init__(self, features: Sequence[str], ngram_range: tuple[int, int]) -> None:
-        self.lo, self.hi = ngram_range
-        grams = [(i, f.split(" ")) for i, f in enumerate(features) if is_word_ngram(f)]
-        self.tokens: dict[str, int] = {}
-        for _, parts in grams:
-            for p in parts:
-                self.tokens.setdefault(p, len(self.tokens))
-        T = max(len(self.tokens), 1)
-        self.base = T
-        self.unigram = np.full(T + 1, -1, dtype=np.int64)  # index T: unknown token
-        by_n: dict[int, tuple[list[int], list[int]]] = {}
-        for fid, parts in grams:
-            if len(parts) == 1:
-                self.unigram[self.tokens[parts[0]]] = fid
-            else:
-                key = 0
-                for p in parts:
-                    key = key * T + self.tokens[p]
-                k, f = by_n.setdefault(len(parts), ([], []))
-                k.append(key)
-                f.append(fid)
-        if T ** self.hi >= 2 ** 62:
-            raise ArtifactError("vocabulary too large for integer n-gram keys")
-        self.keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for n, (k, f) in by_n.items():
-            order = np.argsort(k)
-            self.keys[n] = (np.asarray(k, dtype=np.int64)[order], np.asarray(f, dtype=np.int64)[order])
-
-    def lookup(self, toks: list[str], row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row, feature id) for every unigram and n-gram of the tokens that is a feature."""
-        T = self.base
-        tid = np.fromiter(map(self.tokens.get, toks, repeat(T)), np.int64, len(toks))
-        rows, cols = [], []
-        if self.lo == 1:
-            fid = self.unigram[tid]
-            keep = fid >= 0
-            rows.append(row[keep])
-            cols.append(fid[keep])
-        for n in range(max(self.lo, 2), self.hi + 1):
-            if n not in self.keys or len(tid) < n:
-                continue
-            m = len(tid) - n + 1
-            valid = row[: m] == row[n - 1:]
-            key = np.zeros(m, dtype=np.int64)
-            for j in range(n):
-                part = tid[j: j + m]
-                valid &= part < T
-                key = key * T + part
-            keys, fids = self.keys[n]
-            pos = np.searchsorted(keys, key)
-            pos[pos >= len(keys)] = 0
-            hit = valid & (keys[pos] == key)
-            rows.append(row[: m][hit])
-            cols.append(fids[pos[hit]])
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(rows), np.concatenate(cols)
 
 
 def read_weights(path: Path) -> dict[str, Any]:

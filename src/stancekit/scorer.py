@@ -1,0 +1,180 @@
+"""Batch feature lookup in NumPy: the fast path behind `Model.predict_scores`.
+
+A batch is tokenized with one regex pass (`features.batch_tokens`); tokens become
+integer ids with one C-level `map` over a dict; class tokens (<num>, <acc>, ...) are
+inserted on the id array; word n-grams are integer keys found with `searchsorted`;
+context features are counted per row. The result is exactly what
+`features.Analyzer` produces one sentence at a time (tested against scikit-learn).
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ArtifactError
+from .features import (CUE_CLASS, NUMBER_WORDS, QUOTE_MARKS, SEP, Analyzer, batch_tokens,
+                       is_word_ngram)
+
+_QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class WordIndex:
+    """Token ids, unigram and n-gram feature ids, and per-token class insertions.
+
+    Ids below `base` are tokens that occur in some word n-gram feature; `base` itself
+    is "unknown"; ids above it are tokens the scorer must recognise (cue and number
+    words, class tokens, quote marks, SEP) that are no feature's part.
+    """
+
+    def __init__(self, features: Sequence[str], ngram_range: tuple[int, int]) -> None:
+        self.lo, self.hi = ngram_range
+        grams = [(i, f.split(" ")) for i, f in enumerate(features) if is_word_ngram(f)]
+        self.tokens: dict[str, int] = {}
+        for _, parts in grams:
+            for p in parts:
+                self.tokens.setdefault(p, len(self.tokens))
+        T = len(self.tokens)
+        self.base = T
+        extra = [*NUMBER_WORDS, *CUE_CLASS, *set(CUE_CLASS.values()), *_QUANTITY_TOKENS,
+                 *QUOTE_MARKS, SEP]
+        next_id = T + 1
+        for tok in sorted(set(extra)):
+            if tok not in self.tokens:
+                self.tokens[tok] = next_id
+                next_id += 1
+        size = next_id
+        self.sep = self.tokens[SEP]
+        self.unigram = np.full(size, -1, dtype=np.int64)
+        by_n: dict[int, tuple[list[int], list[int]]] = {}
+        for fid, parts in grams:
+            if len(parts) == 1:
+                self.unigram[self.tokens[parts[0]]] = fid
+            else:
+                key = 0
+                for p in parts:
+                    key = key * T + self.tokens[p]
+                k, f = by_n.setdefault(len(parts), ([], []))
+                k.append(key)
+                f.append(fid)
+        if T and T ** self.hi >= 2 ** 62:
+            raise ArtifactError("vocabulary too large for integer n-gram keys")
+        self.keys = {n: (np.asarray(k, dtype=np.int64)[np.argsort(k)],
+                         np.asarray(f, dtype=np.int64)[np.argsort(k)]) for n, (k, f) in by_n.items()}
+        self.before = np.full(size, -1, dtype=np.int64)
+        self.after = np.full(size, -1, dtype=np.int64)
+        num = self.tokens["<num>"]
+        for w in NUMBER_WORDS:
+            self.before[self.tokens[w]] = num
+            self.after[self.tokens[w]] = num
+        for w, cls in CUE_CLASS.items():
+            if w not in NUMBER_WORDS:
+                self.after[self.tokens[w]] = self.tokens[cls]
+        self.is_quote = np.zeros(size, dtype=bool)
+        self.is_quote[[self.tokens[q] for q in QUOTE_MARKS]] = True
+        self.is_quantity = np.zeros(size, dtype=bool)
+        self.is_quantity[[self.tokens[q] for q in _QUANTITY_TOKENS]] = True
+
+    def ids(self, toks: list[str]) -> np.ndarray:
+        """Token ids (unknown tokens get `base`)."""
+        return np.fromiter(map(self.tokens.get, toks, repeat(self.base)), np.int64, len(toks))
+
+    def insert_classes(self, tid: np.ndarray) -> np.ndarray:
+        """Insert <num> around number words and a cue class after each cue word."""
+        b, a = self.before[tid], self.after[tid]
+        hb, ha = b >= 0, a >= 0
+        if not (hb.any() or ha.any()):
+            return tid
+        count = 1 + hb + ha
+        start = np.cumsum(count) - count
+        out = np.empty(int(count.sum()), dtype=np.int64)
+        pos = start + hb
+        out[start[hb]] = b[hb]
+        out[pos] = tid
+        out[pos[ha] + 1] = a[ha]
+        return out
+
+    def ngrams(self, tid: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, feature id) for every unigram and n-gram of the ids that is a feature."""
+        T = self.base
+        rows, cols = [], []
+        if self.lo == 1:
+            fid = self.unigram[tid]
+            keep = fid >= 0
+            rows.append(row[keep])
+            cols.append(fid[keep])
+        for n in range(max(self.lo, 2), self.hi + 1):
+            if n not in self.keys or len(tid) < n:
+                continue
+            m = len(tid) - n + 1
+            valid = row[:m] == row[n - 1:]
+            key = np.zeros(m, dtype=np.int64)
+            for j in range(n):
+                part = tid[j:j + m]
+                valid &= part < T
+                key = key * T + part
+            keys, fids = self.keys[n]
+            pos = np.searchsorted(keys, key)
+            pos[pos >= len(keys)] = 0
+            hit = valid & (keys[pos] == key)
+            rows.append(row[:m][hit])
+            cols.append(fids[pos[hit]])
+        if not rows:
+            return _EMPTY, _EMPTY
+        return np.concatenate(rows), np.concatenate(cols)
+
+
+def _context_columns(index: WordIndex, vocab: Mapping[str, int], tid: np.ndarray,
+                     row: np.ndarray, texts: Sequence[Any], n: int
+                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The ctx:* features of `features._context_features`, computed per row at once."""
+    marks = np.bincount(row[index.is_quote[tid]], minlength=n)
+    quantity = np.bincount(row[index.is_quantity[tid]], minlength=n) > 0
+    masks = {"ctx:has_quote_marks": marks >= 1, "ctx:quote_pair": marks >= 2,
+             "ctx:quantity": quantity}
+    if any(not isinstance(t, str) for t in texts):
+        ctx = [{} if isinstance(t, str) else (t.get("context") or {}) for t in texts]
+        in_quote = np.array([bool(c.get("in_quote")) for c in ctx], dtype=bool)
+        position = np.array([c.get("index", -1) if c.get("index") is not None else -1
+                             for c in ctx])
+        masks["ctx:in_quote"] = in_quote
+        masks["ctx:in_quote_unmarked"] = in_quote & (marks == 0)
+        masks["ctx:headline"] = position == 0
+        masks["ctx:lead"] = position == 1
+    rows, cols = [], []
+    for name, mask in masks.items():
+        fid = vocab.get(name)
+        if fid is not None and mask.any():
+            r = np.flatnonzero(mask)
+            rows.append(r)
+            cols.append(np.full(len(r), fid, dtype=np.int64))
+    return rows, cols
+
+
+def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int],
+                  texts: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, feature id) of every feature occurrence in `texts`, or None when this
+    analyzer needs the per-sentence path (character n-grams or neighbours)."""
+    if analyzer.char_ngrams[1] > 0 or analyzer.neighbours:
+        return None
+    strings = [t if isinstance(t, str) else t["text"] for t in texts]
+    toks = batch_tokens(strings, analyzer.number_shapes)
+    if toks is None:
+        return None
+    tid = index.ids(toks)
+    if analyzer.number_shapes:
+        tid = index.insert_classes(tid)
+    sep = tid == index.sep
+    row = np.cumsum(sep) - sep
+    keep = ~sep
+    tid, row = tid[keep], row[keep]
+    rows, cols = index.ngrams(tid, row)
+    rows, cols = [rows], [cols]
+    if analyzer.context:
+        r, c = _context_columns(index, vocab, tid, row, texts, len(texts))
+        rows += r
+        cols += c
+    return np.concatenate(rows), np.concatenate(cols)
