@@ -43,6 +43,11 @@ _CUES = {
              "dismissed dismisses dismissing rebut rebutted refute refuted insist insisted insists "
              "nonsense rubbish untrue false wrong baseless unfounded absurd ridiculous "
              "categorically unaware innocent mischievous inaccurate misrepresented distorted",
+    "<def>": "defend defended defends defending defence justify justified justifies "
+             "explained response responded insisted maintained stressed",
+    "<mult>": "double doubled doubling treble trebled triple tripled halve halved twofold "
+              "threefold fourfold fivefold sixfold tenfold first second third fourth fifth sixth "
+              "seventh eighth ninth tenth eleventh twelfth twentieth hundredth majority minority",
     "<neg>": "not no never nothing nobody none n't cannot isn't wasn't didn't don't doesn't "
              "won't wouldn't hasn't haven't hadn't aren't weren't couldn't shouldn't",
     "<say>": "said says say told added insisted stated argued claimed warned explained "
