@@ -75,8 +75,8 @@ def test_span_text_mismatch_is_an_error(tmp_path: Path) -> None:
     tasks = json.loads((FIXTURES / "label-studio.json").read_text())
     tasks[0]["annotations"][0]["result"][0]["value"]["text"] = "13%"
     p = tmp_path / "ls.json"
-    p.write_text(json.dumps(tasks))
-    with pytest.raises(DataError, match=r"ls.json:1: field 'text': span text '13%' does not match"):
+    p.write_text(json.dumps(tasks, indent=1))
+    with pytest.raises(DataError, match=r"ls.json:2: field 'text': span text '13%' does not match"):
         build_dataset(_cfg(tmp_path, label_studio=[str(p)]))
 
 

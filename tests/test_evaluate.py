@@ -108,3 +108,27 @@ def test_bad_evaluation_data(trained: Path, tmp_path: Path) -> None:
     p.write_text("")
     res = run_cli("evaluate", str(trained), str(p))
     assert res.returncode == 2 and "no sentences to evaluate" in res.stderr
+
+
+def test_exclusive_label_set_through_config(workdir: Path, tmp_path: Path) -> None:
+    """A multi-class schema (exactly one label per sentence) works by configuration alone."""
+    gold = tmp_path / "exclusive.jsonl"
+    rows = [json.loads(l) for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["labels"] = ["quoted"] if "quote" in r["labels"] else ["reported"]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run_cli("train", "configs/default.yaml", "--set", f"data.gold=[{gold}]",
+                  "--set", "labels.names=[quoted, reported]", "--set", "labels.exclusive=true",
+                  "--set", "output.name=exclusive", "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    art = json.loads(res.stdout)["artifact"]
+    model = stancekit.load(art)
+    assert model.labels == ["quoted", "reported"]
+    preds = model.predict(['"We will win," she said.', "The council met on Monday."])
+    assert all(len(p) == 1 for p in preds)
+    assert np.allclose(model.predict_scores(["x y", "z"]).sum(axis=1), 1.0)
+    out = run_cli("evaluate", art, str(gold), "--json", "--bootstrap", "50", cwd=workdir)
+    m = json.loads(out.stdout)["at_thresholds"]
+    cm = np.array(m["confusion_matrix"])
+    assert cm.shape == (2, 2) and cm.sum() == len(rows)
+    assert m["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())

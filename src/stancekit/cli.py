@@ -85,7 +85,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
     from .training import check_repro, train as run
     log = (lambda m: click.echo(m, err=True))
     if repro:
-        path = resolve(repro, "artifacts")
+        path = resolve(repro, _root(None))
         diffs = check_repro(path, log)
         if diffs:
             for d in diffs:

@@ -103,23 +103,39 @@ def _checked_span(start: Any, end: Any, label: str, span_text: Any, text: str, p
     return start, end, label
 
 
-def read_label_studio(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
-    """Read a Label Studio JSON export; cancelled annotations are dropped.
-
-    The location reported in errors is the task's position in the export (1-based).
-    """
+def _json_array_with_lines(path: Path) -> list[tuple[int, Any]]:
+    """The elements of a JSON array file, each with the line it starts on."""
     try:
-        tasks = json.loads(path.read_bytes().decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise DataError("file not found", path) from None
     except UnicodeDecodeError:
         raise DataError("not valid UTF-8", path) from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
-    if not isinstance(tasks, list):
-        raise DataError("a Label Studio export must be a JSON list of tasks", path)
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[\s,]*")
+    pos = ws.match(text, 0).end()
+    if text[pos:pos + 1] != "[":
+        raise DataError("a Label Studio export must be a JSON list of tasks", path, 1)
+    pos = ws.match(text, pos + 1).end()
     out = []
-    for i, task in enumerate(tasks, 1):
+    while pos < len(text) and text[pos] != "]":
+        line = text.count("\n", 0, pos) + 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
+        out.append((line, item))
+        pos = ws.match(text, pos).end()
+    return out
+
+
+def read_label_studio(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
+    """Read a Label Studio JSON export; cancelled annotations are dropped.
+
+    Errors name the line on which the offending task starts.
+    """
+    out = []
+    for i, task in _json_array_with_lines(path):
         data = task.get("data") if isinstance(task, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise DataError("task has no data.text", path, i, "data.text")

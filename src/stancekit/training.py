@@ -242,6 +242,7 @@ def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterabl
     path = write_artifact(cfg.resolve(cfg.output.dir), cfg.output.name, files,
                           {"stancekit_version": __version__, "created": time.strftime(
                               "%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    path = path.resolve()
     result.path, result.version = path, path.name
     result.model = Model(exported, dict(meta, version=path.name, path=str(path)), path)
     return result
