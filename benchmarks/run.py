@@ -54,6 +54,16 @@ def _f1s(Y, P):
             **{l: round(m["per_label"][l]["f1"], 4) for l in LABELS}}
 
 
+def _best_rate(fn, n: int, repeat: int = 3) -> int:
+    """Items per second of the fastest of `repeat` calls (the usual way to time a batch)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return round(n / best)
+
+
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() \
         else path.stat().st_size
@@ -75,9 +85,7 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     P = decide(model.predict_scores(test), model.thresholds, False)
     out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),
            "test": _f1s(ds.matrix(test), P), "size_bytes": _size(res.path) - (res.path / "pipeline.joblib").stat().st_size}
-    t = time.perf_counter()
-    model.predict_scores(sents)
-    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    out["throughput_sps"] = _best_rate(lambda: model.predict_scores(sents), len(sents))
     one = "The minister denied the claims, calling them complete nonsense."
     for _ in range(200):
         model.predict([one])
@@ -111,9 +119,7 @@ def sys_sklearn(cfg, ds, sents, tmp: Path) -> dict:
     joblib.dump(pipe, tmp / "sk.joblib")
     out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
            "size_bytes": _size(tmp / "sk.joblib")}
-    t = time.perf_counter()
-    pipe.predict(sents)
-    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    out["throughput_sps"] = _best_rate(lambda: pipe.predict(sents), len(sents))
     one = ["The minister denied the claims, calling them complete nonsense."]
     t = time.perf_counter()
     for _ in range(300):
@@ -154,9 +160,7 @@ def sys_fasttext(cfg, ds, sents, tmp: Path) -> dict:
     out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
            "size_bytes": _size(tmp / "ft.bin")}
     lines = [_ft_line(x) for x in sents]
-    t = time.perf_counter()
-    m.predict(lines, k=-1, threshold=0.5)
-    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    out["throughput_sps"] = _best_rate(lambda: m.predict(lines, k=-1, threshold=0.5), len(sents))
     one = _ft_line("The minister denied the claims, calling them complete nonsense.")
     t = time.perf_counter()
     for _ in range(5000):  # the low-level call: fasttext's wrapper breaks on NumPy 2 here
@@ -195,9 +199,7 @@ def sys_spacy(cfg, ds, sents, tmp: Path) -> dict:
     nlp.to_disk(tmp / "spacy")
     out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
            "size_bytes": _size(tmp / "spacy")}
-    t = time.perf_counter()
-    pred(sents)
-    out["throughput_sps"] = round(len(sents) / (time.perf_counter() - t))
+    out["throughput_sps"] = _best_rate(lambda: pred(sents), len(sents), repeat=1)
     one = "The minister denied the claims, calling them complete nonsense."
     t = time.perf_counter()
     for _ in range(300):
