@@ -235,3 +235,9 @@ def test_label_without_training_positive_skipped_with_warning(workdir: Path, tmp
     model = stancekit.load(res.stdout.strip().splitlines()[-1])
     assert model.labels == ["accusation", "quote", "statistic"]
     assert model.metadata["skipped_labels"] == ["denial"]
+
+
+def test_predict_needs_something_to_predict(trained: Path) -> None:
+    res = run_cli("predict", str(trained))
+    assert res.returncode == 2 and "give TEXT arguments, --input FILE" in res.stderr
+    assert "Traceback" not in res.stderr

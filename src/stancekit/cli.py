@@ -215,6 +215,8 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
     """Label sentences: TEXT arguments, an --input file, or a raw --article."""
     from .predict import load
     from .predicting import article_rows, predict_rows
+    if not (texts or input_path or article):
+        raise click.UsageError("give TEXT arguments, --input FILE (or - for stdin), or --article FILE")
     m = load(model, _root(root))
     out_fh = sys.stdout if output == "-" else open(output + ".partial", "w", encoding="utf-8")
     try:
