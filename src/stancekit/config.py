@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .clean import DEFAULT_CREDIT_PATTERNS, DEFAULT_FURNITURE
+from .clean import CleaningRules
 from .errors import ConfigError
 
 DEFAULT_LABELS = ("accusation", "denial", "quote", "statistic")
@@ -52,18 +52,6 @@ class LabelsConfig:
     names: tuple[str, ...] = DEFAULT_LABELS
     exclusive: bool = False
     missing_positive: Literal["error", "skip"] = "error"
-
-
-@dataclass(frozen=True)
-class CleaningConfig:
-    """Which non-article lines of raw text to drop (see stancekit.clean)."""
-
-    enabled: bool = True
-    furniture: tuple[str, ...] = DEFAULT_FURNITURE
-    credit_patterns: tuple[str, ...] = DEFAULT_CREDIT_PATTERNS
-    captions: bool = True
-    tweets: bool = True
-    extra_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +148,7 @@ class Config:
     seed: int = 13
     data: DataConfig = DataConfig()
     labels: LabelsConfig = LabelsConfig()
-    cleaning: CleaningConfig = CleaningConfig()
+    cleaning: CleaningRules = CleaningRules()  # the cleaning rules are the config section
     segmentation: SegmentationConfig = SegmentationConfig()
     annotation: AnnotationConfig = AnnotationConfig()
     weak_labels: WeakLabelsConfig = WeakLabelsConfig()

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .clean import CleaningReport, CleaningRules
+from .clean import CleaningReport
 from .config import Config
 from .errors import DataError, LabelError, TrainingError
 from .features import quote_state
@@ -54,13 +54,6 @@ class SentenceDataset:
                 if l in index:
                     Y[i, index[l]] = 1
         return Y
-
-
-def cleaning_rules(cfg: Config) -> CleaningRules:
-    """The cleaning section of a config as the rules object `stancekit.clean` takes."""
-    c = cfg.cleaning
-    return CleaningRules(c.enabled, c.furniture, c.credit_patterns, c.captions, c.tweets,
-                         c.extra_patterns)
 
 
 def add_context(records: list[dict[str, Any]]) -> None:
@@ -105,7 +98,7 @@ def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sent
 
 
 def _segment(article: Article, cfg: Config, report: CleaningReport) -> list[Sentence]:
-    sents, rep = segment_article(article.text, cleaning_rules(cfg), cfg.segmentation.abbreviations)
+    sents, rep = segment_article(article.text, cfg.cleaning, cfg.segmentation.abbreviations)
     report.merge(rep)
     return sents
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .artifact import write_artifact
 from .config import Config, apply_overrides, config_from_dict, dump_config
-from .dataset import SentenceDataset, build_dataset, cleaning_rules
+from .dataset import SentenceDataset, build_dataset
 from .errors import TrainingError
 from .metrics import summary
 from .model import StanceClassifier
@@ -203,7 +203,7 @@ def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[st
         "thresholds": dict(zip(clf.labels, map(float, clf.thresholds_))),
         "dataset": {"fingerprint": ds.fingerprint, "sentences": len(ds.records),
                     "splits": {s: len(ds.split(s)) for s in ("train", "validation", "test")}},
-        "segmentation": {"cleaning": dataclasses.asdict(cleaning_rules(cfg)),
+        "segmentation": {"cleaning": dataclasses.asdict(cfg.cleaning),
             "abbreviations": list(cfg.segmentation.abbreviations)},
         "cleaning_enabled": c.enabled,
         "versions": _versions(), "git_commit": _git_commit(cfg.base_dir),
