@@ -241,3 +241,25 @@ def test_predict_needs_something_to_predict(trained: Path) -> None:
     res = run_cli("predict", str(trained))
     assert res.returncode == 2 and "give TEXT arguments, --input FILE" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("overrides", [
+    ["model.type=svm", "model.C=1.0"],
+    ["model.type=sgd"],
+    ["features.char_ngrams=[2, 4]", "features.neighbours=true", "features.word_ngrams=[1, 3]"],
+])
+def test_other_models_and_features_match_sklearn(workdir: Path, tmp_path: Path, overrides) -> None:
+    """Every model type and feature option trains, and the fast path still equals sklearn."""
+    args = [x for o in overrides for x in ("--set", o)]
+    res = run_cli("train", "configs/default.yaml", *args, "--set", f"output.dir={tmp_path}",
+                  "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    art = Path(json.loads(res.stdout)["artifact"])
+    model = stancekit.load(art)
+    clf = joblib.load(art / "pipeline.joblib")
+    from stancekit.config import load_config
+    from stancekit.dataset import build_dataset
+    records = build_dataset(load_config(ROOT / "configs/default.yaml")).records
+    texts = [r["text"] for r in records]
+    for batch in (records, texts, texts[:1]):
+        assert np.allclose(model.predict_scores(batch), clf.predict_proba(batch), rtol=1e-9, atol=1e-12)

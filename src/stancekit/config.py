@@ -97,7 +97,7 @@ class FeaturesConfig:
     char_ngrams: tuple[int, int] = (0, 0)
     number_shapes: bool = True
     context: bool = True
-    neighbours: bool = True
+    neighbours: bool = False
     min_df: int = 2
     max_features: int | None = None
     sublinear_tf: bool = True

@@ -39,7 +39,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, labels: Sequence[str] = ("accusation", "denial", "quote", "statistic"),
                  exclusive: bool = False, word_ngrams: tuple[int, int] = (1, 2),
                  char_ngrams: tuple[int, int] = (0, 0), number_shapes: bool = True,
-                 context: bool = True, neighbours: bool = True, min_df: int = 2,
+                 context: bool = True, neighbours: bool = False, min_df: int = 2,
                  max_features: int | None = None, sublinear_tf: bool = True,
                  model_type: str = "logreg", C: float = 4.0, class_weight: str | None = "balanced",
                  max_iter: int = 2000, default_threshold: float = 0.5,
