@@ -157,7 +157,8 @@ def test_weak_labels_on_bbc_articles(tmp_path: Path) -> None:
     cfg = config_from_dict({
         "data": {"gold": [str(SHARED / "bbc-politics-gold.jsonl")]},
         "weak_labels": {"enabled": True, "articles": [str(SHARED / "bbc-news.jsonl")],
-                        "max_articles": 50}}, "t", tmp_path)
+                        "max_articles": 50,
+                        "rules": ["quote", "statistic", "accusation", "denial"]}}, "t", tmp_path)
     ds = build_dataset(cfg)
     rules = [r for r in ds.records if r["source"] == "rules"]
     assert len({r["article_id"] for r in rules}) == 50

@@ -20,6 +20,7 @@ from conftest import ROOT, needs_shared, run_cli, SHARED
 def test_artifact_layout_and_manifest(trained: Path) -> None:
     names = {p.name for p in trained.iterdir()}
     assert {"manifest.json", "model.json", "features.json", "idf.npy", "coef.npy", "intercept.npy",
+            "ngram_tokens.json", "ngram_table.npy",
             "config.yaml", "metrics.json", "model_card.md", "pipeline.joblib"} <= names
     man = json.loads((trained / "manifest.json").read_text())
     assert set(man["files"]) == names - {"manifest.json"}

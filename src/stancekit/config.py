@@ -76,8 +76,8 @@ class WeakLabelsConfig:
     enabled: bool = False
     articles: tuple[ArticleSource, ...] = ()
     max_articles: int | None = None
-    rules: tuple[str, ...] = ("quote", "statistic", "accusation", "denial")
-    weight: float = 0.3
+    rules: tuple[str, ...] = ("accusation", "denial")
+    weight: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -284,6 +284,10 @@ def _check_values(cfg: Config, source: str | None) -> None:
         raise bad("annotation.min_overlap", cfg.annotation.min_overlap, "must be in (0, 1]")
     if not 0 <= cfg.weak_labels.weight <= 1:
         raise bad("weak_labels.weight", cfg.weak_labels.weight, "must be in [0, 1]")
+    for rule in cfg.weak_labels.rules:
+        if rule not in ("quote", "statistic", "accusation", "denial"):
+            raise bad("weak_labels.rules", rule, "must name rules among quote, statistic, "
+                      "accusation, denial")
     for key in cfg.search.params:
         _lookup(cfg.to_dict(), key.split("."), key, source)
 

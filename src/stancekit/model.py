@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import TrainingError
 from .features import Analyzer
+from .scorer import ngram_table
 from .scoring import scores_from_decision, tune_thresholds
 
 
@@ -26,6 +27,17 @@ def _check_texts(X: Any) -> list:
         raise TypeError("Iterable over sentences (strings or records) expected, got one "
                         f"{type(X).__name__}")
     return list(X)
+
+
+def _column(sample_weight: Any, j: int | None) -> np.ndarray | None:
+    """Label j's weights from per-sentence or per-(sentence, label) weights; for an
+    exclusive model (j None) a sentence's largest weight."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.ndim == 1:
+        return sw
+    return sw.max(axis=1) if j is None else sw[:, j]
 
 
 class StanceClassifier(ClassifierMixin, BaseEstimator):
@@ -80,7 +92,12 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         raise TrainingError(f"unknown model type {self.model_type!r}")
 
     def fit(self, X: Any, Y: Any, sample_weight: Any = None) -> "StanceClassifier":
-        """Fit features and the linear model(s); thresholds start at `default_threshold`."""
+        """Fit features and the linear model(s); thresholds start at `default_threshold`.
+
+        `sample_weight` is one weight per sentence, or a (n_sentences, n_labels) matrix
+        giving each label its own weights (rule-labelled sentences count only for the
+        labels their rules decide).
+        """
         X = _check_texts(X)
         Y = np.asarray(Y, dtype=np.int8)
         if Y.ndim != 2 or Y.shape != (len(X), len(self.labels)):
@@ -99,7 +116,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             y = Y.argmax(axis=1)
             if len(np.unique(y)) < 2:
                 raise TrainingError("exclusive labels need at least two classes in training data")
-            est = self._estimator().fit(Xt, y, sample_weight=sample_weight)
+            est = self._estimator().fit(Xt, y, sample_weight=_column(sample_weight, None))
             coef = np.zeros((len(self.labels), Xt.shape[1]))
             intercept = np.zeros(len(self.labels))
             classes = est.classes_
@@ -117,7 +134,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 if y.min() == y.max():
                     raise TrainingError(f"label '{label}' has {'no' if y.max() == 0 else 'only'} "
                                         "positive examples in the training data")
-                est = self._estimator().fit(Xt, y, sample_weight=sample_weight)
+                est = self._estimator().fit(Xt, y, sample_weight=_column(sample_weight, j))
                 coef[j], intercept[j] = est.coef_[0], est.intercept_[0]
                 self.estimators_.append(est)
         self.coef_ = coef
@@ -156,8 +173,11 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         vocab = self.vectorizer_.vocabulary_
         order = sorted(vocab, key=vocab.get)
+        tokens, table = ngram_table(order, self.word_ngrams[1])
         return {
             "features": order,
+            "ngram_tokens": tokens,
+            "ngram_table": table,
             "idf": np.asarray(self.vectorizer_.idf_, dtype=np.float64),
             "coef": np.ascontiguousarray(self.coef_.T, dtype=np.float64),
             "intercept": np.asarray(self.intercept_, dtype=np.float64),

@@ -26,7 +26,7 @@ from .scorer import WordIndex, batch_columns
 from .scoring import decide, scores_from_decision
 from .segment import segment_article
 
-WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy")
+WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy", "ngram_table.npy")
 
 
 def _texts(texts: Any) -> list:
@@ -47,7 +47,7 @@ class Model:
         self.exclusive = bool(weights["exclusive"])
         self.thresholds = np.asarray(weights["thresholds"], dtype=np.float64)
         self._features: list[str] = list(weights["features"])
-        self._vocab = {f: i for i, f in enumerate(self._features)}
+        self._vocab = dict(zip(self._features, range(len(self._features))))
         self._idf = np.asarray(weights["idf"], dtype=np.float64)
         self._coef = np.asarray(weights["coef"], dtype=np.float64)
         self._intercept = np.asarray(weights["intercept"], dtype=np.float64)
@@ -55,7 +55,8 @@ class Model:
         a = weights["analyzer"]
         self._analyzer = Analyzer(tuple(a["word_ngrams"]), tuple(a["char_ngrams"]),
                                   a["number_shapes"], a["context"], a["neighbours"])
-        self._words = WordIndex(self._features, self._analyzer.word_ngrams)
+        self._words = WordIndex(weights["ngram_tokens"], weights["ngram_table"],
+                                self._analyzer.word_ngrams)
         seg = self.metadata.get("segmentation", {})
         c = seg.get("cleaning", {})
         self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
@@ -194,15 +195,16 @@ class Model:
         return out
 
 
-def read_weights(path: Path) -> dict[str, Any]:
-    """Weights from an artifact directory: JSON and .npy only, no pickle."""
+def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(weights, metadata) from an artifact directory: JSON and .npy only, no pickle."""
     try:
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
         features = json.loads((path / "features.json").read_text(encoding="utf-8"))
+        tokens = json.loads((path / "ngram_tokens.json").read_text(encoding="utf-8"))
         arrays = {f[:-4]: np.load(path / f, allow_pickle=False) for f in WEIGHT_FILES}
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{path}: cannot read weights ({exc})") from None
-    return dict(meta["weights"], features=features, **arrays), meta
+    return dict(meta["weights"], features=features, ngram_tokens=tokens, **arrays), meta
 
 
 def load(spec: str | os.PathLike, root: str | os.PathLike | None = None) -> Model:

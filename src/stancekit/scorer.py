@@ -9,7 +9,7 @@ context features are counted per row. The result is exactly what
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import chain, count, repeat
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -22,6 +22,18 @@ _QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
+def ngram_table(features: Sequence[str], max_n: int) -> tuple[list[str], np.ndarray]:
+    """At training time: the tokens of the word n-gram features, and for every feature
+    its token ids padded with -1 (all -1 for features that are not word n-grams)."""
+    tokens: dict[str, int] = {}
+    table = np.full((len(features), max(max_n, 1)), -1, dtype=np.int32)
+    for i, f in enumerate(features):
+        if is_word_ngram(f):
+            for j, p in enumerate(f.split(" ")):
+                table[i, j] = tokens.setdefault(p, len(tokens))
+    return list(tokens), table
+
+
 class WordIndex:
     """Token ids, unigram and n-gram feature ids, and per-token class insertions.
 
@@ -30,40 +42,38 @@ class WordIndex:
     words, class tokens, quote marks, SEP) that are no feature's part.
     """
 
-    def __init__(self, features: Sequence[str], ngram_range: tuple[int, int]) -> None:
+    def __init__(self, tokens: Sequence[str], table: np.ndarray,
+                 ngram_range: tuple[int, int]) -> None:
+        """`tokens` and `table` come from `ngram_table` (stored in the artifact, so
+        loading does no per-feature Python work)."""
         self.lo, self.hi = ngram_range
-        grams = [(i, f.split(" ")) for i, f in enumerate(features) if is_word_ngram(f)]
-        self.tokens: dict[str, int] = {}
-        for _, parts in grams:
-            for p in parts:
-                self.tokens.setdefault(p, len(self.tokens))
+        self.tokens: dict[str, int] = dict(zip(tokens, count()))
         T = len(self.tokens)
         self.base = T
-        extra = [*NUMBER_WORDS, *CUE_CLASS, *set(CUE_CLASS.values()), *_QUANTITY_TOKENS,
-                 *QUOTE_MARKS, SEP]
-        next_id = T + 1
-        for tok in sorted(set(extra)):
-            if tok not in self.tokens:
-                self.tokens[tok] = next_id
-                next_id += 1
-        size = next_id
+        extra = sorted({*NUMBER_WORDS, *CUE_CLASS, *CUE_CLASS.values(), *_QUANTITY_TOKENS,
+                        *QUOTE_MARKS, SEP} - self.tokens.keys())
+        self.tokens.update(zip(extra, count(T + 1)))
+        size = T + 1 + len(extra)
         self.sep = self.tokens[SEP]
+        table = np.asarray(table, dtype=np.int64)
+        lengths = (table >= 0).sum(axis=1) if table.size else np.zeros(0, dtype=np.int64)
+        fid_arr = np.arange(len(table), dtype=np.int64)
         self.unigram = np.full(size, -1, dtype=np.int64)
-        by_n: dict[int, tuple[list[int], list[int]]] = {}
-        for fid, parts in grams:
-            if len(parts) == 1:
-                self.unigram[self.tokens[parts[0]]] = fid
-            else:
-                key = 0
-                for p in parts:
-                    key = key * T + self.tokens[p]
-                k, f = by_n.setdefault(len(parts), ([], []))
-                k.append(key)
-                f.append(fid)
-        if T and T ** self.hi >= 2 ** 62:
+        one = lengths == 1
+        if table.size:
+            self.unigram[table[one, 0]] = fid_arr[one]
+        if T and T ** max(self.hi, 1) >= 2 ** 62:
             raise ArtifactError("vocabulary too large for integer n-gram keys")
-        self.keys = {n: (np.asarray(k, dtype=np.int64)[np.argsort(k)],
-                         np.asarray(f, dtype=np.int64)[np.argsort(k)]) for n, (k, f) in by_n.items()}
+        self.keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n in range(2, self.hi + 1):
+            sel = lengths == n
+            if not sel.any():
+                continue
+            key = np.zeros(int(sel.sum()), dtype=np.int64)
+            for j in range(n):
+                key = key * T + table[sel, j]
+            order = np.argsort(key)
+            self.keys[n] = (key[order], fid_arr[sel][order])
         self.before = np.full(size, -1, dtype=np.int64)
         self.after = np.full(size, -1, dtype=np.int64)
         num = self.tokens["<num>"]

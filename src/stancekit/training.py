@@ -60,8 +60,16 @@ def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> Stanc
                             default_threshold=cfg.thresholds.default, random_state=cfg.seed)
 
 
-def _weights(records: list[dict], cfg: Config) -> np.ndarray:
-    return np.array([1.0 if r["source"] == "gold" else cfg.weak_labels.weight for r in records])
+def _weights(records: list[dict], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
+    """Per-sentence, per-label training weights: gold 1; a rule-labelled sentence
+    `weak_labels.weight` for the labels it has a rule for and 0 for the others (a rule
+    that did not run says nothing about its label). None when every record is gold."""
+    if all(r["source"] == "gold" for r in records):
+        return None
+    weak = np.array([cfg.weak_labels.weight if l in cfg.weak_labels.rules else 0.0
+                     for l in labels])
+    gold = np.ones(len(labels))
+    return np.array([gold if r["source"] == "gold" else weak for r in records])
 
 
 def trainable_labels(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[str, ...]:
@@ -83,9 +91,8 @@ def trainable_labels(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tup
 def _fit(cfg: Config, ds: SentenceDataset, records: list[dict],
          labels: tuple[str, ...] | None = None) -> StanceClassifier:
     clf = make_classifier(cfg, labels)
-    sw = _weights(records, cfg)
     return clf.fit(records, ds.matrix(records, clf.labels),
-                   sample_weight=None if sw.min() == 1 else sw)
+                   sample_weight=_weights(records, cfg, tuple(clf.labels)))
 
 
 def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
@@ -267,6 +274,8 @@ def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dic
     model_json = dict(meta, weights=weights)
     return {
         "features.json": json.dumps(exported["features"], ensure_ascii=False).encode("utf-8"),
+        "ngram_tokens.json": json.dumps(exported["ngram_tokens"], ensure_ascii=False).encode("utf-8"),
+        "ngram_table.npy": _npy(exported["ngram_table"]),
         "idf.npy": _npy(exported["idf"]),
         "coef.npy": _npy(exported["coef"]),
         "intercept.npy": _npy(exported["intercept"]),
