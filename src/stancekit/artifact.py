@@ -56,7 +56,7 @@ def write_artifact(root: Path, name: str, files: Mapping[str, bytes],
         for fname, data in sorted(files.items()):
             (tmp / fname).write_bytes(data)
             hashes[fname] = hashlib.sha256(data).hexdigest()
-        for attempt in range(100):
+        for _ in range(100):
             version = (versions(root, name) or [0])[-1] + 1
             man = dict(manifest, format_version=FORMAT_VERSION, name=name,
                        version=f"v{version}", files=hashes)

@@ -104,7 +104,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
     from .report import metrics_table
     for split, m in result.metrics.items():
         click.echo(f"\n{split}:\n" + metrics_table(m, result.model.labels), err=True)
-    click.echo(f"\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
+    click.echo("\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
                err=True)
     click.echo(str(result.path))
 
@@ -186,7 +186,8 @@ def _input_rows(path: str, text_field: str) -> Iterator[tuple[dict | None, str]]
             fh.close()
 
 
-def _emit(rows: Iterable[dict], fmt: str, out: Any, labels: list[str]) -> None:
+def _emit(rows: Iterable[dict], fmt: str, out: Any) -> None:
+    """Write output rows as JSONL or as a plain table."""
     for row in rows:
         if fmt == "table":
             out.write(f"{', '.join(row['labels']) or '-':<32} {row['text']}\n")
@@ -231,7 +232,7 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
             rows = predict_rows(m, source, text_field, explain, jobs, batch_size)
         else:
             rows = predict_rows(m, ((None, t) for t in texts), text_field, explain, 1, batch_size)
-        _emit(rows, fmt, out_fh, m.labels)
+        _emit(rows, fmt, out_fh)
     except BaseException:
         if out_fh is not sys.stdout:
             out_fh.close()
@@ -294,7 +295,7 @@ def serve(model: str, host: str, port: int, root: str | None) -> None:
         import uvicorn
         from .serve import create_app
     except ImportError:
-        raise click.ClickException("serving needs the extra: pip install 'stancekit[serve]'")
+        raise click.ClickException("serving needs the extra: pip install 'stancekit[serve]'") from None
     from .predict import load
     uvicorn.run(create_app(load(model, _root(root))), host=host, port=port, log_level="warning")
 

@@ -316,7 +316,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {key}: cannot parse value {raw!r} ({exc.__class__.__name__})")
+        raise ConfigError(f"override {key}: cannot parse value {raw!r} ({exc.__class__.__name__})"
+                          ) from None
     return key.split("."), value
 
 

@@ -49,7 +49,3 @@ class ArtifactError(StancekitError, OSError):
 
 class ModelNotFoundError(ArtifactError, FileNotFoundError):
     """A model path or name@version does not exist."""
-
-
-class ReproducibilityError(StancekitError):
-    """Retraining from an artifact's config gave a different result."""

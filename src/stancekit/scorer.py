@@ -9,7 +9,7 @@ context features are counted per row. The result is exactly what
 
 from __future__ import annotations
 
-from itertools import chain, count, repeat
+from itertools import count, repeat
 from typing import Any, Mapping, Sequence
 
 import numpy as np
