@@ -1,8 +1,9 @@
 """Batch feature lookup in NumPy: the fast path behind `Model.predict_scores`.
 
-A batch is tokenized with one regex pass (`features.batch_tokens`); tokens become
-integer ids with one C-level `map` over a dict; class tokens (<num>, <acc>, ...) are
-inserted on the id array; word n-grams are integer keys found with `searchsorted`;
+A batch is tokenized in one pass over its joined text (`features.batch_tokens`);
+tokens become integer ids with one C-level `map` over a dict; class tokens (<num>,
+<acc>, ...) are inserted on the id array; word n-grams are integer keys looked up in
+a vectorised hash map;
 context features are counted per row. The result is exactly what
 `features.Analyzer` produces one sentence at a time (tested against scikit-learn).
 """
@@ -20,6 +21,56 @@ from .features import (CUE_CLASS, NUMBER_WORDS, QUOTE_MARKS, SEP, Analyzer, batc
 
 _QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class IntMap:
+    """A read-only int64 -> int64 hash map looked up a whole array at a time.
+
+    Open addressing with linear probing in a table at most a quarter full, so most
+    look-ups take one or two vectorised probes (a sorted array with searchsorted
+    costs a binary search per key).
+    """
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        self.keys = np.full(self.mask + 1, -1, dtype=np.int64)
+        self.values = np.full(self.mask + 1, -1, dtype=np.int64)
+        pending = np.arange(len(keys))
+        pos = self._slot(keys)
+        while len(pending):
+            p = pos[pending]
+            free = self.keys[p] == -1
+            slots, first = np.unique(p[free], return_index=True)
+            winners = pending[free][first]
+            self.keys[slots] = keys[winners]
+            self.values[slots] = values[winners]
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            pos[pending] = (pos[pending] + 1) & self.mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            h = (keys.astype(np.uint64) * self._MULT) >> self.shift
+        return h.astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, or -1 where the key is absent."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        pos = self._slot(keys)
+        active = np.arange(len(keys))
+        while len(active):
+            p = pos[active]
+            stored = self.keys[p]
+            found = stored == keys[active]
+            out[active[found]] = self.values[p[found]]
+            active = active[~found & (stored != -1)]
+            pos[active] = (pos[active] + 1) & self.mask
+        return out
 
 
 def ngram_table(features: Sequence[str], max_n: int) -> tuple[list[str], np.ndarray]:
@@ -64,7 +115,7 @@ class WordIndex:
             self.unigram[table[one, 0]] = fid_arr[one]
         if T and T ** max(self.hi, 1) >= 2 ** 62:
             raise ArtifactError("vocabulary too large for integer n-gram keys")
-        self.keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.keys: dict[int, IntMap] = {}
         for n in range(2, self.hi + 1):
             sel = lengths == n
             if not sel.any():
@@ -72,8 +123,7 @@ class WordIndex:
             key = np.zeros(int(sel.sum()), dtype=np.int64)
             for j in range(n):
                 key = key * T + table[sel, j]
-            order = np.argsort(key)
-            self.keys[n] = (key[order], fid_arr[sel][order])
+            self.keys[n] = IntMap(key, fid_arr[sel])
         self.before = np.full(size, -1, dtype=np.int64)
         self.after = np.full(size, -1, dtype=np.int64)
         num = self.tokens["<num>"]
@@ -121,17 +171,16 @@ class WordIndex:
                 continue
             m = len(tid) - n + 1
             valid = row[:m] == row[n - 1:]
-            key = np.zeros(m, dtype=np.int64)
             for j in range(n):
-                part = tid[j:j + m]
-                valid &= part < T
-                key = key * T + part
-            keys, fids = self.keys[n]
-            pos = np.searchsorted(keys, key)
-            pos[pos >= len(keys)] = 0
-            hit = valid & (keys[pos] == key)
-            rows.append(row[:m][hit])
-            cols.append(fids[pos[hit]])
+                valid &= tid[j:j + m] < T
+            at = np.flatnonzero(valid)  # only n-grams of known tokens can be features
+            key = np.zeros(len(at), dtype=np.int64)
+            for j in range(n):
+                key = key * T + tid[at + j]
+            fid = self.keys[n].get(key)
+            hit = fid >= 0
+            rows.append(row[at[hit]])
+            cols.append(fid[hit])
         if not rows:
             return _EMPTY, _EMPTY
         return np.concatenate(rows), np.concatenate(cols)

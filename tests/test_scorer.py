@@ -1,0 +1,43 @@
+"""The fast scorer's building blocks against plain Python equivalents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stancekit.features import batch_tokens, tokenize
+from stancekit.scorer import IntMap
+
+from conftest import ROOT
+
+
+def test_intmap_matches_a_dict() -> None:
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 10**12, 5000))
+    values = rng.integers(0, 10**6, len(keys))
+    m = IntMap(keys, values)
+    absent = rng.integers(10**12, 2 * 10**12, 3000)
+    query = np.concatenate([keys[::-1], absent, keys[:10]])
+    expected = {int(k): int(v) for k, v in zip(keys, values)}
+    assert m.get(query).tolist() == [expected.get(int(q), -1) for q in query]
+    empty = IntMap(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    assert empty.get(np.array([1, 2, 3])).tolist() == [-1, -1, -1]
+
+
+def test_batch_tokens_equal_per_sentence_tokens() -> None:
+    """One pass over joined text gives each sentence's tokens (class tokens for number
+    and cue words are inserted later, on ids)."""
+    import json
+    texts = [json.loads(l)["text"] for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
+    texts += ["On 5 May 2005, 61 per cent said 'no'.", "£1.4bn", ""]
+    toks = batch_tokens(texts)
+    per, cur = [], []
+    for t in toks:
+        if t == "\x00":
+            per.append(cur)
+            cur = []
+        else:
+            cur.append(t)
+    plain = [[t for t in tokenize(x) if t not in ("<num>", "<acc>", "<den>", "<neg>", "<say>",
+                                                   "<def>", "<mult>")] for x in texts]
+    strip = [[t for t in p if t not in ("<num>",)] for p in per]
+    assert strip == plain
