@@ -65,20 +65,19 @@ _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
 
 
-def number_class(match: re.Match) -> str:
+def number_class(lead: str, body: str | None, suf: str | None, per_cent: str | None,
+                 month_after: str | None, text: str, start: int) -> str:
     """Classify a number in its text: <money>, <pct>, <year>, <ord>, <date> or <num>."""
-    lead, suf = match.group("lead"), match.group("suf")
     if not lead.isdigit():
         return "<money>"
-    if suf == "%" or match.group("pc"):
+    if suf == "%" or per_cent:
         return "<pct>"
-    digits = lead + (match.group("body") or "")
-    if len(digits) == 4 and digits[:2] in ("19", "20") and digits.isdigit() and suf in (None, "s"):
+    if body is not None and len(body) == 3 and lead in "12" and suf in (None, "s") \
+            and (lead + body[0]) in ("19", "20") and body.isdigit():
         return "<year>"
     if suf in ("st", "nd", "rd", "th"):
         return "<ord>"
-    start = match.start()
-    if match.group("month") or _MONTH_BEFORE.search(match.string, max(0, start - 12), start):
+    if month_after or _MONTH_BEFORE.search(text, max(0, start - 12), start):
         return "<date>"
     return "<num>"
 
@@ -89,18 +88,18 @@ _MASK = str.maketrans({**{str(d): "0" for d in range(10)}, ",": "'", ".": "_"})
 def _shape(match: re.Match) -> str:
     """'£1.4bn' -> '<money> £0_0bn <money>': the class token around the masked number.
 
-    Digits become 0, a thousands separator becomes an apostrophe and the decimal point '_', so
-    the shape survives splitting on punctuation.
+    Digits become 0, a thousands separator becomes an apostrophe and the decimal point
+    '_', so the shape survives splitting on punctuation.
     """
-    start = match.start()
+    text, start = match.string, match.start()
     if start:
-        before = match.string[start - 1]
+        before = text[start - 1]
         if before.isalnum() or before in "_.,":
             return match.group()  # part of a word or of a longer figure
-    lead = match.group("lead")
-    if not lead.isdigit() and not (match.group("body") or "")[:1].isdigit():
+    lead, body, suf, per_cent, month_after = match.groups()
+    if not lead.isdigit() and not (body or "")[:1].isdigit():
         return match.group()  # a currency sign not followed by a digit
-    cls = number_class(match)
+    cls = number_class(lead, body, suf, per_cent, month_after, text, start)
     return f"{cls} {match.group().translate(_MASK)} {cls}"
 
 
