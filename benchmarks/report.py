@@ -1,0 +1,155 @@
+"""Render benchmarks/README.md from benchmarks/results.json (run by run.py at its end).
+
+    python benchmarks/report.py
+
+The measured tables come from results.json; the table of modelling ideas is the
+record of article-grouped CV experiments (see each commit message for the run).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+IDEAS = """\
+## What each idea gained (article-grouped 5-fold CV on the BBC gold, macro-F1)
+
+Each row changes one thing from the row before it.
+
+| change | macro-F1 | accusation | denial | quote | statistic |
+| --- | --- | --- | --- | --- | --- |
+| word 1-2 grams + digit-masked numbers with class tokens + context features (open quotation, headline, quote marks) + neighbour unigrams, C=4 | 0.689 | 0.538 | 0.419 | 0.965 | 0.835 |
+| without neighbour unigrams (prev/next sentence words) | 0.697 | 0.564 | 0.433 | 0.964 | 0.828 |
+| C=10 | 0.703 | 0.557 | 0.445 | 0.963 | 0.844 |
+| commas as tokens, class tokens on both sides of numbers | 0.703 | 0.552 | 0.447 | 0.964 | 0.849 |
+| cue classes from the annotation guide after cue words (`<acc>`, `<den>`, `<neg>`, `<say>`) | 0.714 | 0.568 | 0.478 | 0.964 | 0.845 |
+| C=30 | 0.717 | 0.568 | 0.483 | 0.964 | 0.852 |
+| `<def>` and `<mult>` classes; tokenizer rewritten for speed (string methods) | 0.713 | 0.561 | 0.473 | 0.965 | 0.854 |
+| + unlabelled BBC articles in the vocabulary and IDF (rule weight 0) | 0.718 | 0.578 | 0.484 | 0.965 | 0.845 |
+| + rule labels for accusation and denial at weight 0.03 (**shipped config**) | {macro_f1:.3f} | {accusation:.3f} | {denial:.3f} | {quote:.3f} | {statistic:.3f} |
+
+Tried and dropped, each measured the same way against the row it would extend:
+
+| idea | effect on macro-F1 |
+| --- | --- |
+| character 2-5 grams | +0.005 before the cue classes, -0.009 after; 5x slower scoring |
+| word 1-3 grams | -0.004 |
+| stacking: a second model fed the first model's scores for the previous, next, earlier, later and headline sentences | +0.004 |
+| neighbour cue classes only (prev/next `<acc>`, `<den>`, quote marks) | +0.000 |
+| Naive-Bayes-weighted features (NB-LR) | -0.005 |
+| LSA (100-300 SVD dimensions from all BBC sentences) appended | +0.003 |
+| 5-character stems as extra features | -0.001 |
+| conjunctions of class tokens within a sentence | -0.002 |
+| self-training on confident predictions for unlabelled sentences, weight 0.3 | +0.001 |
+| rule labels for all four labels (weight 0.3 / 0.1 / 0.03) | -0.026 / -0.017 / -0.007 (the statistic rule hurts) |
+| rule labels for denial only; for accusation and denial at 0.05 or 0.1 | +0.001 / -0.001 / -0.004 |
+| rule negatives weighted below rule positives | -0.003 |
+| `<claim>` class (claims, allegations, reports) | -0.002 |
+| linear SVM instead of logistic regression; no class weights; min_df 1; raw tf | within +-0.004 |
+"""
+
+
+def _row(name: str, x: dict) -> str:
+    t = x["test"]
+    return (f"| {name} | {t['macro_f1']:.3f} | {t['accusation']:.3f} | {t['denial']:.3f} | "
+            f"{t['quote']:.3f} | {t['statistic']:.3f} | {x['train_s']:.2f} | "
+            f"{x['throughput_sps']:,} | {x['latency_ms']:.4f} | {x['size_bytes'] / 1e6:.1f} | "
+            f"{x['peak_rss_mb']:.0f} |")
+
+
+def render(r: dict) -> str:
+    """The README text for one results.json."""
+    s, pl, ft, sp, sk = (r["stancekit"], r["stancekit-plain"], r["fasttext"], r["spacy-bow"],
+                         r["sklearn-default"])
+    g, b, cv = r["segmenters"], r["build-weak"], r["stancekit-cv"]["cv5"]
+    t = pl["test"]
+    rows = [_row("stancekit (configs/bbc-politics.yaml, with weak labels)", s),
+            f"| stancekit, gold only (`--set weak_labels.enabled=false`) | {t['macro_f1']:.3f} | "
+            f"{t['accusation']:.3f} | {t['denial']:.3f} | {t['quote']:.3f} | {t['statistic']:.3f} "
+            f"| {pl['train_s']:.2f} | same scorer | | | {pl['peak_rss_mb']:.0f} |",
+            _row("fastText (ova, bigrams, 25 epochs, 1 thread)", ft),
+            _row("spaCy textcat_multilabel (bag of words, bigrams)", sp),
+            _row("scikit-learn default (TF-IDF + OvR LR, 0.5)", sk)]
+    ratios = [f"- vs {n}: macro-F1 x{s['test']['macro_f1'] / x['test']['macro_f1']:.2f}, gold-only "
+              f"training time x{pl['train_s'] / x['train_s']:.2f}, throughput "
+              f"x{s['throughput_sps'] / x['throughput_sps']:.2f}, one-sentence latency "
+              f"x{s['latency_ms'] / x['latency_ms']:.2f}, artifact size "
+              f"x{s['size_bytes'] / x['size_bytes']:.4f}"
+              for n, x in (("fastText", ft), ("spaCy", sp), ("scikit-learn default", sk))]
+    return f"""# Benchmarks
+
+Run on demand, never in the test suite:
+
+```bash
+pip install '.[bench]' && python benchmarks/run.py    # writes results.json and this README
+```
+
+Every system runs in its own subprocess with one thread (peak memory is its own
+`ru_maxrss`, including training and its imports), on the same data in the same run:
+trained on the train+validation articles of `configs/bbc-politics.yaml` (stancekit tunes
+its thresholds on the validation articles and fits on train only; the baselines see
+gold sentences only), scored on its held-out **test articles** (1,069 sentences).
+Throughput is batch prediction over all 41,118 sentences of `bbc-news.jsonl`
+(segmented by stancekit), fastest of 3 calls for every system; latency is one sentence
+through each Python API; cold start is the wall clock of `stancekit predict MODEL "one
+sentence"` (median of 5). This machine's timings vary by up to a third between runs;
+the ratios below are from one run.
+
+## Results, {r['date']} ({r['machine']}, 24 GiB; raw numbers in `results.json`)
+
+| system | test macro-F1 | accusation | denial | quote | statistic | train s | sentences/s | 1-sentence ms | artifact MB | peak RSS MB |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Ratios, stancekit / other (same run):
+
+{chr(10).join(ratios)}
+
+- Cold start of `stancekit predict MODEL "one sentence"`: **{s['cold_start_s']:.2f} s** (target
+  0.5 s; the inference path imports NumPy and click, never scikit-learn).
+- Article-grouped 5-fold cross-validation of the shipped config (thresholds tuned on
+  another fold inside each training set): **macro-F1 {cv['macro_f1']:.3f}** (accusation
+  {cv['accusation']:.3f}, denial {cv['denial']:.3f}, quote {cv['quote']:.3f}, statistic
+  {cv['statistic']:.3f}). This is the steadier figure; the single test split above is
+  {s['test']['macro_f1']:.3f}.
+- Training with weak labels takes {s['train_s']:.1f} s (rule labels for 1,750 articles, then a
+  fit on 41k sentences); the gold-only run the speed target speaks of takes
+  {pl['train_s']:.2f} s against fastText's {ft['train_s']:.1f} s.
+- Streaming prediction through the CLI (`predict --input FILE --output FILE`, one
+  process): 9.4 MB of sentences peaked at 72 MB RSS and 188 MB (1.64 million lines) at
+  74 MB, so memory stays flat with input size.
+
+### Targets not met
+
+- **Quality** (issue 4): macro-F1 0.75 with statistic 0.90. We are at {cv['macro_f1']:.3f}
+  (CV) / {s['test']['macro_f1']:.3f} (test split); statistic {cv['statistic']:.3f} /
+  {s['test']['statistic']:.3f}. Quote meets its 0.95, and every baseline is far behind.
+- **Batch throughput** (issue 6): x{s['throughput_sps'] / ft['throughput_sps']:.2f} of fastText in
+  this run ({s['throughput_sps']:,} against {ft['throughput_sps']:,} sentences/s). The floor is
+  Python's string work: lower-casing, number shaping and splitting 41k sentences takes
+  ~0.3 s of the ~0.65 s. Parity needs a compiled tokenizer.
+- One-sentence latency ({s['latency_ms']:.3f} ms against 0.1 ms) and cold start meet their
+  targets.
+
+{IDEAS.format(**cv)}
+## Segmentation and dataset building
+
+| what | result |
+| --- | --- |
+| stancekit cleaner + segmenter over bbc-news.jsonl ({g['megabytes']} MB) | {g['stancekit_mb_s']} MB/s |
+| blingfire `text_to_sentences_and_offsets`, same text | {g['blingfire_mb_s']} MB/s: stancekit x{g['stancekit_mb_s'] / g['blingfire_mb_s']:.1f} |
+| pysbd (first 100 articles) | {g['pysbd_mb_s']} MB/s: stancekit x{g['stancekit_mb_s'] / g['pysbd_mb_s']:.0f} |
+| boundary agreement with the gold segmentation of 345 BBC politics articles | 99.7% precision, 99.6% recall of whole sentences (`tests/test_segment.py`) |
+| build gold + weak labels over all {b['articles']:,} articles ({b['sentences']:,} sentences) | {b['build_s']} s, peak RSS {b['peak_rss_mb']:.0f} MB |
+"""
+
+
+def main() -> None:
+    results = json.loads((HERE / "results.json").read_text())
+    (HERE / "README.md").write_text(render(results))
+
+
+if __name__ == "__main__":
+    main()
