@@ -264,3 +264,15 @@ def test_other_models_and_features_match_sklearn(workdir: Path, tmp_path: Path, 
     texts = [r["text"] for r in records]
     for batch in (records, texts, texts[:1]):
         assert np.allclose(model.predict_scores(batch), clf.predict_proba(batch), rtol=1e-9, atol=1e-12)
+
+
+def test_random_search_samples_n_iter_trials(workdir: Path, tmp_path: Path) -> None:
+    res = run_cli("train", "configs/default.yaml", "--set", "search.enabled=true",
+                  "--set", "search.method=random", "--set", "search.n_iter=2",
+                  "--set", "search.params={model.C: [0.5, 1.0, 4.0], features.min_df: [1, 2]}",
+                  "--set", "search.folds=2", "--set", f"output.dir={tmp_path}", "--json",
+                  cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((Path(json.loads(res.stdout)["artifact"]) / "model.json").read_text())
+    trials = meta["search_trials"]
+    assert len(trials) == 2 and len({json.dumps(t["params"], sort_keys=True) for t in trials}) == 2
