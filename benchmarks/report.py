@@ -46,6 +46,8 @@ Tried and dropped, each measured the same way against the row it would extend:
 | rule labels for all four labels (weight 0.3 / 0.1 / 0.03) | -0.026 / -0.017 / -0.007 (the statistic rule hurts) |
 | rule labels for denial only; for accusation and denial at 0.05 or 0.1 | +0.001 / -0.001 / -0.004 |
 | rule negatives weighted below rule positives | -0.003 |
+| the claim a rebuttal answers: which cue classes (`<acc>`, `<den>`) occurred earlier in the article, alone or crossed with the sentence's own cues | -0.001 / +0.000 |
+| thresholds tuned by grouped CV inside the training split instead of on validation | -0.003 |
 | `<claim>` class (claims, allegations, reports) | -0.002 |
 | linear SVM instead of logistic regression; no class weights; min_df 1; raw tf | within +-0.004 |
 """
