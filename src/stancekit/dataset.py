@@ -29,6 +29,18 @@ from .segment import Sentence, segment_article
 SPLITS = ("train", "validation", "test")
 
 
+def label_matrix(records: Sequence[dict[str, Any]], labels: Sequence[str]) -> np.ndarray:
+    """0/1 matrix (n_records, n_labels) of each record's `labels` in the order given;
+    labels outside `labels` are ignored."""
+    index = {l: j for j, l in enumerate(labels)}
+    Y = np.zeros((len(records), len(labels)), dtype=np.int8)
+    for i, r in enumerate(records):
+        for l in r["labels"]:
+            if l in index:
+                Y[i, index[l]] = 1
+    return Y
+
+
 @dataclass
 class SentenceDataset:
     """Sentence records plus what the dataset card reports about how they were made."""
@@ -46,14 +58,7 @@ class SentenceDataset:
     def matrix(self, records: Sequence[dict[str, Any]], labels: Sequence[str] | None = None
                ) -> np.ndarray:
         """0/1 label matrix (n_records, n_labels) in the order of `labels` (default: all)."""
-        labels = self.labels if labels is None else labels
-        index = {l: j for j, l in enumerate(labels)}
-        Y = np.zeros((len(records), len(labels)), dtype=np.int8)
-        for i, r in enumerate(records):
-            for l in r["labels"]:
-                if l in index:
-                    Y[i, index[l]] = 1
-        return Y
+        return label_matrix(records, self.labels if labels is None else labels)
 
 
 def add_context(records: list[dict[str, Any]]) -> None:

@@ -33,7 +33,7 @@ class EvalData:
 
 def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> EvalData:
     """A sentence JSONL (ANNOTATION.md format) or a built dataset directory (one split)."""
-    from .dataset import add_context
+    from .dataset import add_context, label_matrix
     path = Path(path)
     if path.is_dir():
         jsonl = path / "sentences.jsonl"
@@ -62,12 +62,7 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
         by_article.setdefault(r["article_id"], []).append(r)
     for recs in by_article.values():
         add_context(recs)
-    index = {l: j for j, l in enumerate(labels)}
-    Y = np.zeros((len(records), len(labels)), dtype=np.int8)
-    for i, r in enumerate(records):
-        for l in r["labels"]:
-            Y[i, index[l]] = 1
-    return EvalData(records, Y, str(path))
+    return EvalData(records, label_matrix(records, labels), str(path))
 
 
 def bootstrap(Y: np.ndarray, P: np.ndarray, groups: Sequence[str], labels: Sequence[str],

@@ -193,7 +193,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     def top_features(self, n: int = 15) -> dict[str, list[tuple[str, float]]]:
         """The n features with the largest positive weight per label (for the model card)."""
         check_is_fitted(self, "coef_")
-        names = np.array(self.export()["features"])
+        names = self.vectorizer_.get_feature_names_out()  # column order, without a full export
         out = {}
         for j, label in enumerate(self.labels):
             idx = np.argsort(-self.coef_[j])[:n]
