@@ -56,7 +56,7 @@ def _f1s(Y, P):
             **{l: round(m["per_label"][l]["f1"], 4) for l in LABELS}}
 
 
-def _best_rate(fn, n: int, repeat: int = 3) -> int:
+def _best_rate(fn, n: int, repeat: int = 5) -> int:
     """Items per second of the fastest of `repeat` calls (the usual way to time a batch)."""
     best = float("inf")
     for _ in range(repeat):
@@ -174,8 +174,14 @@ def sys_fasttext(cfg, ds, sents, tmp: Path) -> dict:
     m.save_model(str(tmp / "ft.bin"))
     out = {"train_s": round(train_s, 3), "test": _f1s(ds.matrix(test), P),
            "size_bytes": _size(tmp / "ft.bin")}
+    # Like for like: stancekit's figure runs from raw sentences (its own lower-casing and
+    # tokenizing included), so fastText's includes the normalisation its model needs
+    # (lower-cased, one line per text). The C++ call alone is kept beside it.
+    out["throughput_sps"] = _best_rate(
+        lambda: m.predict([_ft_line(x) for x in sents], k=-1, threshold=0.5), len(sents))
     lines = [_ft_line(x) for x in sents]
-    out["throughput_sps"] = _best_rate(lambda: m.predict(lines, k=-1, threshold=0.5), len(sents))
+    out["throughput_predict_only_sps"] = _best_rate(
+        lambda: m.predict(lines, k=-1, threshold=0.5), len(sents))
     one = _ft_line("The minister denied the claims, calling them complete nonsense.")
     t = time.perf_counter()
     for _ in range(5000):  # the low-level call: fasttext's wrapper breaks on NumPy 2 here

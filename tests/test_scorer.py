@@ -28,7 +28,9 @@ def test_batch_tokens_equal_per_sentence_tokens() -> None:
     and cue words are inserted later, on ids)."""
     import json
     texts = [json.loads(l)["text"] for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
-    texts += ["On 5 May 2005, 61 per cent said 'no'.", "£1.4bn", ""]
+    texts += ["On 5 May 2005, 61 per cent said 'no'.", "£1.4bn", "",
+              "x'’y said ’twas '90s, 'rock 'n' roll’", "Some ٣ people paid £٣.",
+              "Costs\u00a0rose\u20035% to £1.4bn\u3000today."]
     toks = batch_tokens(texts)
     per, cur = [], []
     for t in toks:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import stancekit
+from stancekit import predict
 from stancekit.errors import ArtifactError, ModelNotFoundError
 
 from conftest import ROOT, needs_shared, run_cli, SHARED
@@ -49,6 +50,11 @@ def test_fast_path_equals_sklearn_pipeline(trained: Path) -> None:
     clf = joblib.load(trained / "pipeline.joblib")
     texts = [l.split("\t")[0] for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
     texts = [json.loads(t)["text"] for t in texts] + ["", "Nothing known here zzqx."]
+    # edge apostrophes of both kinds, non-ASCII digits (words, not numbers), no-break spaces
+    texts += ["He said 'rock 'n' roll’ was ‘fine’n’good'.", "x'’y said ’twas '90s",
+              "Some ٣ people paid £٣.", "Costs\u00a0rose\u20035% to £1.4bn\u3000today."]
+    texts = texts * 30  # over two of the scorer's 2,000-sentence chunks
+    assert len(texts) > 2 * predict._CHUNK
     assert np.allclose(model.predict_scores(texts), clf.predict_proba(texts), rtol=1e-9, atol=1e-12)
     assert np.array_equal(
         np.array([[l in p for l in model.labels] for p in model.predict(texts)], dtype=np.int8),

