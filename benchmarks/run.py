@@ -190,6 +190,44 @@ def sys_fasttext(cfg, ds, sents, tmp: Path) -> dict:
     return out
 
 
+def sys_throughput(cfg, ds, sents, tmp: Path) -> dict:
+    """stancekit against fastText, batch calls interleaved in one process.
+
+    This machine's speed drifts by a fifth within a minute, so systems timed one after
+    the other can swap places; alternating calls gives both the same conditions.
+    """
+    import fasttext
+    import stancekit
+    from stancekit.config import load_config
+    from stancekit.training import train
+    model = stancekit.load(train(load_config("configs/bbc-politics.yaml",
+                                             [f"output.dir={tmp}"])).path)
+    path = tmp / "ft.txt"
+    with path.open("w") as fh:
+        for r in ds.records:
+            if r["split"] in ("train", "validation"):
+                labs = " ".join(f"__label__{l}" for l in r["labels"]) or "__label__none"
+                fh.write(f"{labs} {_ft_line(r['text'])}\n")
+    ft = fasttext.train_supervised(str(path), loss="ova", wordNgrams=2, epoch=25, thread=1,
+                                   seed=0, verbose=0)
+    lines = [_ft_line(x) for x in sents]
+    calls = {
+        "stancekit": lambda: model.predict_scores(sents),
+        "fasttext": lambda: ft.predict([_ft_line(x) for x in sents], k=-1, threshold=0.5),
+        "fasttext_predict_only": lambda: ft.predict(lines, k=-1, threshold=0.5),
+    }
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(7):
+        for name, fn in calls.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    out = {f"{k}_sps": round(len(sents) / v) for k, v in best.items()}
+    out["ratio_vs_fasttext"] = round(best["fasttext"] / best["stancekit"], 3)
+    out["ratio_vs_fasttext_predict_only"] = round(best["fasttext_predict_only"] / best["stancekit"], 3)
+    return out
+
+
 def sys_spacy(cfg, ds, sents, tmp: Path) -> dict:
     import random
     import numpy as np
@@ -298,7 +336,7 @@ def sys_cv(cfg, ds, sents, tmp: Path) -> dict:
 
 SYSTEMS = {"stancekit": sys_stancekit, "stancekit-plain": sys_stancekit_plain, "sklearn-default": sys_sklearn, "fasttext": sys_fasttext,
            "spacy-bow": sys_spacy, "segmenters": sys_segmenters, "build-weak": sys_build_weak,
-           "stancekit-cv": sys_cv}
+           "stancekit-cv": sys_cv, "throughput": sys_throughput}
 
 
 def child(name: str) -> None:
