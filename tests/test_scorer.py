@@ -43,3 +43,31 @@ def test_batch_tokens_equal_per_sentence_tokens() -> None:
                                                    "<def>", "<mult>")] for x in texts]
     strip = [[t for t in p if t not in ("<num>",)] for p in per]
     assert strip == plain
+
+
+def test_byte_tokenizer_splits_as_strings_do() -> None:
+    """Token ids from bytes equal those of the string tokenizer on random text that
+    mixes every mark, every Unicode space, apostrophes, digits and multi-byte letters."""
+    import random
+
+    from stancekit.features import _UNICODE_SPACE, ASCII_WHITESPACE, _ALONE, _SPACE
+    from stancekit.scorer import WordIndex, ngram_table
+    rnd = random.Random(7)
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    alphabet = (list("abcdeXYZ019£$€%'’_<>") + list(_ALONE.replace("\x00", "")) + list(_SPACE)
+                + spaces + ["é", "ß", "Ω", "語", "😀", "İ"])
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60))) for _ in range(400)]
+    texts += ["", "x'’y said ’twas '90s", "Costs\u00a0rose\u20035%", "a" * 300]
+    known = sorted({t for t in batch_tokens(texts[::2]) if len(t) < 12})  # half seen
+    index = WordIndex(*ngram_table(known, 2), (1, 2))
+    assert index.text_ids(texts, True).tolist() == index.ids(batch_tokens(texts)).tolist()
+    assert index.text_ids(texts, False).tolist() == index.ids(batch_tokens(texts, False)).tolist()
+    # the byte tokenizer's notion of whitespace is str.split's
+    assert {*ASCII_WHITESPACE, *(c for c in spaces if _UNICODE_SPACE.fullmatch(c))} == set(spaces)
+
+
+def test_byte_tokenizer_falls_back_on_unencodable_text() -> None:
+    from stancekit.scorer import WordIndex, ngram_table
+    index = WordIndex(*ngram_table(["he", "said"], 2), (1, 2))
+    texts = ["he said \ud800 so", "he said"]
+    assert index.text_ids(texts, True).tolist() == index.ids(batch_tokens(texts)).tolist()

@@ -107,21 +107,60 @@ def _shape(match: re.Match) -> str:
     return f"{cls} {match.group().translate(_MASK)} {cls}"
 
 
-def _split(low: str) -> list[str]:
-    """Split lower-cased, number-shaped text into tokens (see `_ALONE` and `_SPACE`)."""
+# Every character `str.split` treats as whitespace beyond ASCII (tested against
+# `str.isspace`); the byte-level tokenizer sees them as one ASCII space.
+_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_WIDE_ALONE = tuple(ch for ch in _ALONE if not ch.isascii())
+_WIDE_SPACE = tuple(ch for ch in _SPACE if not ch.isascii())
+ASCII_ALONE = "".join(ch for ch in _ALONE if ch.isascii())
+ASCII_SPACE = "".join(ch for ch in _SPACE if ch.isascii())
+ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # str.isspace() below 128
+
+
+def _mark(low: str) -> str:
+    """Space out edge apostrophes and the non-ASCII marks; Unicode spaces become ' '.
+
+    What is left for splitting are ASCII marks only, which `_split` (strings) and the
+    fast scorer (bytes) both handle the same way.
+    """
     for mark, pattern in _EDGE_APOSTROPHES:
         if mark in low:
             low = pattern.sub(r" \g<0> ", low)
-    for ch in _ALONE:
+    if not low.isascii():
+        for ch in _WIDE_ALONE:
+            if ch in low:
+                low = low.replace(ch, f" {ch} ")
+        for ch in _WIDE_SPACE:
+            if ch in low:
+                low = low.replace(ch, " ")
+        low = _UNICODE_SPACE.sub(" ", low)
+    return low
+
+
+def _split(low: str) -> list[str]:
+    """Split lower-cased, number-shaped text into tokens (see `_ALONE` and `_SPACE`)."""
+    low = _mark(low)
+    for ch in ASCII_ALONE:
         if ch in low:
             low = low.replace(ch, f" {ch} ")
-    for ch in _SPACE:
+    for ch in ASCII_SPACE:
         if ch in low:
             low = low.replace(ch, " ")
     return low.split()
 
 
 SEP = "\x00"
+
+
+def _joined(texts: list[str], number_shapes: bool) -> str | None:
+    """The texts joined by SEP, lower-cased and number-shaped; None if a text holds SEP."""
+    joined = SEP.join(texts)
+    if SEP in joined and joined.count(SEP) != len(texts) - 1:
+        return None
+    low = joined.lower()
+    if number_shapes and _DIGIT.search(low):
+        low = _NUMBER.sub(_shape, low)
+    return low
 
 
 def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str] | None:
@@ -131,15 +170,20 @@ def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str] | No
     does that on token ids); numbers written in digits are shaped as in `tokenize`.
     None when a text itself contains SEP (the caller then tokenizes one by one).
     """
-    joined = SEP.join(texts)
-    if SEP in joined and joined.count(SEP) != len(texts) - 1:
+    low = _joined(texts, number_shapes)
+    if low is None:
         return None
-    low = joined.lower()
-    if number_shapes and _DIGIT.search(low):
-        low = _NUMBER.sub(_shape, low)
     toks = _split(low)
     toks.append(SEP)
     return toks
+
+
+def batch_text(texts: list[str], number_shapes: bool = True) -> str | None:
+    """The joined text `batch_tokens` would split, with every text followed by SEP and
+    only ASCII marks and whitespace left to split on (`ASCII_ALONE`, `ASCII_SPACE`,
+    `ASCII_WHITESPACE`): the input of the fast scorer's byte-level tokenizer."""
+    low = _joined(texts, number_shapes)
+    return None if low is None else _mark(low) + SEP
 
 
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:

@@ -1,10 +1,9 @@
 """Batch feature lookup in NumPy: the fast path behind `Model.predict_scores`.
 
-A batch is tokenized in one pass over its joined text (`features.batch_tokens`);
-tokens become integer ids with one C-level `map` over a dict; class tokens (<num>,
-<acc>, ...) are inserted on the id array; word n-grams are integer keys looked up in
-a vectorised hash map;
-context features are counted per row. The result is exactly what
+A batch is normalised in one pass over its joined text (`features.batch_text`) and
+split into token ids at the byte level (`ByteTokenizer`: hashes, no token strings);
+class tokens (<num>, <acc>, ...) are inserted on the id array; word n-grams are
+integer keys looked up in a vectorised hash map; context features are counted per row. The result is exactly what
 `features.Analyzer` produces one sentence at a time (tested against scikit-learn).
 """
 
@@ -16,8 +15,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import ArtifactError
-from .features import (CUE_CLASS, NUMBER_WORDS, QUOTE_MARKS, SEP, Analyzer, batch_tokens,
-                       is_word_ngram)
+from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, NUMBER_WORDS,
+                       QUOTE_MARKS, SEP, Analyzer, batch_text, batch_tokens, is_word_ngram)
 
 _QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -78,6 +77,88 @@ class IntMap:
             keep = ~found & (stored != -1)
             pending, pos = pending[keep], pos[keep]
         return out
+
+
+# Byte classes for `ByteTokenizer`: every byte of a multi-byte character is a word byte
+# (`features.batch_text` has already turned the non-ASCII marks and spaces into ASCII).
+_WORD, _SPLIT, _ALONE_BYTE = 0, 1, 2
+_BYTE_CLASS = np.zeros(256, dtype=np.int8)
+_BYTE_CLASS[[ord(c) for c in ASCII_SPACE + ASCII_WHITESPACE]] = _SPLIT
+_BYTE_CLASS[[ord(c) for c in ASCII_ALONE]] = _ALONE_BYTE
+
+
+class ByteTokenizer:
+    """Token ids straight from the UTF-8 bytes of `features.batch_text`: no token strings.
+
+    A token is a run of word bytes or one ASCII mark that stands alone, exactly the
+    tokens `features.batch_tokens` splits (tested on random text). Each token's
+    polynomial hash comes from one prefix sum over the bytes, and one `IntMap` look-up
+    turns hashes into ids. Tokens longer than the longest known one are unknown
+    without a look-up; two 64-bit hashes of different tokens agree with a chance of
+    about 1e-19 per pair, and `usable` is False if two known tokens share a hash.
+    """
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)
+    _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
+    MAX_BYTES = 1 << 21  # larger texts go the string way (the tables cost 16 bytes a byte)
+
+    def __init__(self, tokens: Mapping[str, int], unknown: int) -> None:
+        self.unknown = unknown
+        self._tables = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
+        encoded = [t.encode("utf-8", "surrogatepass") for t in tokens]
+        self.max_len = max(map(len, encoded), default=0)
+        hashes = [self._hashes_of(encoded[i:i + 10000]) for i in range(0, len(encoded), 10000)]
+        keys = np.concatenate(hashes) if hashes else _EMPTY
+        self.usable = len(np.unique(keys)) == len(keys) and not (keys == -1).any()
+        self.map = IntMap(keys, np.fromiter(tokens.values(), np.int64, len(tokens)))
+
+    def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """MULT**i and MULT**-i (mod 2**64) for i < n, grown by doubling and kept."""
+        power, inverse = self._tables
+        if len(power) < n:
+            size = 1 << max(n - 1, 1).bit_length()
+            inv = np.uint64(pow(int(self._MULT), -1, 1 << 64))
+            power = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, self._MULT)])
+            inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, inv)])
+            self._tables = (power, inverse)  # one assignment: safe across threads
+        return power, inverse
+
+    def _hash(self, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """The hash of each byte span [start, end) of `data`."""
+        power, inverse = self._powers(len(data) + 1)
+        prefix = np.empty(len(data) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.cumsum(data * power[:len(data)], out=prefix[1:])
+        h = (prefix[ends] - prefix[starts]) * inverse[starts]  # wraps mod 2**64 by design
+        h ^= (ends - starts).astype(np.uint64) * self._LENGTH_MIX
+        return h.view(np.int64)
+
+    def _hashes_of(self, encoded: list[bytes]) -> np.ndarray:
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+        ends = np.cumsum(lengths)
+        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return self._hash(data, ends - lengths, ends)
+
+    def ids(self, text: str) -> np.ndarray | None:
+        """Token ids of `text` (unknown tokens get `unknown`), or None when the string
+        way must do it (an unencodable lone surrogate, or a very large text)."""
+        try:
+            data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        except UnicodeEncodeError:
+            return None
+        if len(data) > self.MAX_BYTES:
+            return None
+        cls = _BYTE_CLASS[data]
+        word = cls == _WORD
+        alone = cls == _ALONE_BYTE
+        edge = np.empty(len(data) + 1, dtype=bool)  # word-ness changes between bytes
+        edge[0] = edge[-1] = True
+        np.not_equal(word[1:], word[:-1], out=edge[1:-1])
+        starts = np.flatnonzero(alone | (word & edge[:-1]))
+        ends = np.flatnonzero(alone | (word & edge[1:])) + 1
+        ids = self.map.get(self._hash(data, starts, ends))
+        ids[(ids < 0) | (ends - starts > self.max_len)] = self.unknown
+        return ids
 
 
 def ngram_table(features: Sequence[str], max_n: int) -> tuple[list[str], np.ndarray]:
@@ -144,6 +225,21 @@ class WordIndex:
         self.is_quote[[self.tokens[q] for q in QUOTE_MARKS]] = True
         self.is_quantity = np.zeros(size, dtype=bool)
         self.is_quantity[[self.tokens[q] for q in _QUANTITY_TOKENS]] = True
+        self._bytes: ByteTokenizer | None = None
+
+    def text_ids(self, texts: list[str], number_shapes: bool) -> np.ndarray | None:
+        """Token ids of many texts, each followed by SEP's id (None: a text holds SEP)."""
+        text = batch_text(texts, number_shapes)
+        if text is None:
+            return None
+        tokenizer = self._bytes
+        if tokenizer is None:  # built on first use: one-sentence callers never pay for it
+            tokenizer = self._bytes = ByteTokenizer(self.tokens, self.base)
+        tid = tokenizer.ids(text) if tokenizer.usable else None
+        if tid is None:
+            toks = batch_tokens(texts, number_shapes)
+            tid = None if toks is None else self.ids(toks)
+        return tid
 
     def ids(self, toks: list[str]) -> np.ndarray:
         """Token ids (unknown tokens get `base`)."""
@@ -227,10 +323,9 @@ def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int]
     if analyzer.char_ngrams[1] > 0 or analyzer.neighbours:
         return None
     strings = [t if isinstance(t, str) else t["text"] for t in texts]
-    toks = batch_tokens(strings, analyzer.number_shapes)
-    if toks is None:
+    tid = index.text_ids(strings, analyzer.number_shapes)
+    if tid is None:
         return None
-    tid = index.ids(toks)
     if analyzer.number_shapes:
         tid = index.insert_classes(tid)
     sep = tid == index.sep
