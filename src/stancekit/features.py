@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 # Tokens are what `str.split` leaves after marks that stand alone get spaces around
 # them and other punctuation becomes a space: C-speed string methods instead of a
@@ -127,26 +127,24 @@ def _mark(low: str) -> str:
         if mark in low:
             low = pattern.sub(r" \g<0> ", low)
     if not low.isascii():
-        for ch in _WIDE_ALONE:
-            if ch in low:
-                low = low.replace(ch, f" {ch} ")
-        for ch in _WIDE_SPACE:
-            if ch in low:
-                low = low.replace(ch, " ")
-        low = _UNICODE_SPACE.sub(" ", low)
+        low = _UNICODE_SPACE.sub(" ", _space_out(low, _WIDE_ALONE, _WIDE_SPACE))
+    return low
+
+
+def _space_out(low: str, alone: Iterable[str], space: Iterable[str]) -> str:
+    """Spaces around each mark in `alone`; each mark in `space` becomes a space."""
+    for ch in alone:
+        if ch in low:
+            low = low.replace(ch, f" {ch} ")
+    for ch in space:
+        if ch in low:
+            low = low.replace(ch, " ")
     return low
 
 
 def _split(low: str) -> list[str]:
     """Split lower-cased, number-shaped text into tokens (see `_ALONE` and `_SPACE`)."""
-    low = _mark(low)
-    for ch in ASCII_ALONE:
-        if ch in low:
-            low = low.replace(ch, f" {ch} ")
-    for ch in ASCII_SPACE:
-        if ch in low:
-            low = low.replace(ch, " ")
-    return low.split()
+    return _space_out(_mark(low), ASCII_ALONE, ASCII_SPACE).split()
 
 
 SEP = "\x00"
