@@ -142,46 +142,42 @@ def _space_out(low: str, alone: Iterable[str], space: Iterable[str]) -> str:
     return low
 
 
+def split_marked(text: str) -> list[str]:
+    """Split text that `_mark` has seen into tokens: the string twin of the fast
+    scorer's byte-level tokenizer."""
+    return _space_out(text, ASCII_ALONE, ASCII_SPACE).split()
+
+
 def _split(low: str) -> list[str]:
     """Split lower-cased, number-shaped text into tokens (see `_ALONE` and `_SPACE`)."""
-    return _space_out(_mark(low), ASCII_ALONE, ASCII_SPACE).split()
+    return split_marked(_mark(low))
 
 
 SEP = "\x00"
 
 
-def _joined(texts: list[str], number_shapes: bool) -> str | None:
-    """The texts joined by SEP, lower-cased and number-shaped; None if a text holds SEP."""
+def batch_text(texts: list[str], number_shapes: bool = True) -> str | None:
+    """Many texts as one normalised string, each followed by SEP, with only ASCII marks
+    and whitespace left to split on (`ASCII_ALONE`, `ASCII_SPACE`, `ASCII_WHITESPACE`):
+    the input of the fast scorer's byte-level tokenizer. None when a text itself
+    contains SEP (the caller then tokenizes one by one)."""
     joined = SEP.join(texts)
     if SEP in joined and joined.count(SEP) != len(texts) - 1:
         return None
     low = joined.lower()
     if number_shapes and _DIGIT.search(low):
         low = _NUMBER.sub(_shape, low)
-    return low
+    return _mark(low) + SEP
 
 
 def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str] | None:
-    """The tokens of many texts in one pass over their joined text, each text followed by SEP.
+    """The tokens of many texts, each text's followed by SEP (see `batch_text`).
 
     Class tokens for number and cue words are not inserted here (the fast scorer
     does that on token ids); numbers written in digits are shaped as in `tokenize`.
-    None when a text itself contains SEP (the caller then tokenizes one by one).
     """
-    low = _joined(texts, number_shapes)
-    if low is None:
-        return None
-    toks = _split(low)
-    toks.append(SEP)
-    return toks
-
-
-def batch_text(texts: list[str], number_shapes: bool = True) -> str | None:
-    """The joined text `batch_tokens` would split, with every text followed by SEP and
-    only ASCII marks and whitespace left to split on (`ASCII_ALONE`, `ASCII_SPACE`,
-    `ASCII_WHITESPACE`): the input of the fast scorer's byte-level tokenizer."""
-    low = _joined(texts, number_shapes)
-    return None if low is None else _mark(low) + SEP
+    text = batch_text(texts, number_shapes)
+    return None if text is None else split_marked(text)
 
 
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:

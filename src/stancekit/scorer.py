@@ -3,8 +3,9 @@
 A batch is normalised in one pass over its joined text (`features.batch_text`) and
 split into token ids at the byte level (`ByteTokenizer`: hashes, no token strings);
 class tokens (<num>, <acc>, ...) are inserted on the id array; word n-grams are
-integer keys looked up in a vectorised hash map; context features are counted per row. The result is exactly what
-`features.Analyzer` produces one sentence at a time (tested against scikit-learn).
+integer keys looked up in a vectorised hash map; context features are counted per
+row. The result is exactly what `features.Analyzer` produces one sentence at a time
+(tested against scikit-learn).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from .errors import ArtifactError
 from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, NUMBER_WORDS,
-                       QUOTE_MARKS, SEP, Analyzer, batch_text, batch_tokens, is_word_ngram)
+                       QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
 
 _QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -91,7 +92,7 @@ class ByteTokenizer:
     """Token ids straight from the UTF-8 bytes of `features.batch_text`: no token strings.
 
     A token is a run of word bytes or one ASCII mark that stands alone, exactly the
-    tokens `features.batch_tokens` splits (tested on random text). Each token's
+    tokens `features.split_marked` splits (tested on random text). Each token's
     polynomial hash comes from one prefix sum over the bytes, and one `IntMap` look-up
     turns hashes into ids. Tokens longer than the longest known one are unknown
     without a look-up; two 64-bit hashes of different tokens agree with a chance of
@@ -236,10 +237,7 @@ class WordIndex:
         if tokenizer is None:  # built on first use: one-sentence callers never pay for it
             tokenizer = self._bytes = ByteTokenizer(self.tokens, self.base)
         tid = tokenizer.ids(text) if tokenizer.usable else None
-        if tid is None:
-            toks = batch_tokens(texts, number_shapes)
-            tid = None if toks is None else self.ids(toks)
-        return tid
+        return self.ids(split_marked(text)) if tid is None else tid
 
     def ids(self, toks: list[str]) -> np.ndarray:
         """Token ids (unknown tokens get `base`)."""
