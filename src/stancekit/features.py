@@ -28,7 +28,7 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 # currency sign) are checked in `_shape`.
 # Digits are ASCII 0-9 (Unicode \d makes the scan 1.6x slower; other digits stay words).
 _NUMBER = re.compile(
-    r"(?P<lead>[£$€0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|st|nd|rd|th|s)?(?!\w)"
+    r"(?P<lead>[£$€0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|p|st|nd|rd|th|s)?(?!\w)"
     r"(?=(?P<pc>\s+per\s*cent\b)|(?P<month>\s+" + _MONTH + r"\b))?")
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
 NUMBER_WORDS = frozenset(
@@ -72,7 +72,7 @@ _CLOSE_DOUBLE = "”"
 def number_class(lead: str, body: str | None, suf: str | None, per_cent: str | None,
                  month_after: str | None, text: str, start: int) -> str:
     """Classify a number in its text: <money>, <pct>, <year>, <ord>, <date> or <num>."""
-    if not lead.isdigit():
+    if not lead.isdigit() or suf == "p":  # a currency sign, or pence ("80p")
         return "<money>"
     if suf == "%" or per_cent:
         return "<pct>"
