@@ -78,3 +78,15 @@ def test_byte_tokenizer_falls_back_on_unencodable_text() -> None:
     index = WordIndex(*ngram_table(["he", "said"], 2), (1, 2))
     texts = ["he said \ud800 so", "he said"]
     assert index.text_ids(texts, True).tolist() == index.ids(batch_tokens(texts)).tolist()
+
+
+def test_byte_tokenizer_falls_back_on_text_over_its_limit(monkeypatch) -> None:
+    """A batch larger than the byte tables allow goes the string way, same ids."""
+    from stancekit.scorer import ByteTokenizer, WordIndex, ngram_table
+    index = WordIndex(*ngram_table(["he", "said", "no"], 2), (1, 2))
+    texts = ["He said no."] * 50
+    expected = index.ids(batch_tokens(texts)).tolist()
+    monkeypatch.setattr(ByteTokenizer, "MAX_BYTES", 64)
+    assert index._bytes is None or index._bytes.ids("x" * 65) is None
+    assert index.text_ids(texts, True).tolist() == expected
+    assert index._bytes.ids("x" * 65) is None  # the limit did apply
