@@ -56,6 +56,7 @@ Tried and dropped, each measured the same way against the row it would extend:
 | distilling that embedding model: its labels for the 34k unlabelled BBC sentences as extra training data (weight 0.1 / 0.3, all four labels or accusation and denial only) | +0.002 / -0.002 / -0.001 |
 | 90 more accusation and 50 more denial cue words in `<acc>` / `<den>` (slammed, branded, cover-up, rebuffed, groundless, ...) | +0.001 / -0.002 (both: +0.000) |
 | class tokens and context flags also as unnormalised 0/1 features beside the L2-normalised TF-IDF (so a long sentence does not dilute `<pct>`), x0.1 / x0.3 / x0.5 | +0.003 / +0.003 / -0.001 (statistic +0.015, quote -0.003; gold only +0.011): not shipped, a second feature block in the scorer for a gain this small |
+| L1-penalised logistic regression (C 30 / 100); L1 linear SVM | -0.017 / -0.016 / -0.021 (statistic up to +0.013, accusation -0.04) |
 | no normalisation / L1 instead of L2 (same C) | -0.018 / -0.031 |
 | static MiniLM vectors (each word encoded alone), averaged per sentence, appended | +0.003 (plain mean, which folds into per-word weights at no scoring cost) / +0.009 (L2-normalised mean, which does not fold) |
 """
