@@ -152,8 +152,8 @@ Ratios, stancekit / other (same run):
   fit on 41k sentences); the gold-only run the speed target speaks of takes
   {pl['train_s']:.2f} s against fastText's {ft['train_s']:.1f} s.
 - Streaming prediction through the CLI (`predict --input FILE --output FILE`, one
-  process): 9.4 MB of sentences peaked at 72 MB RSS and 188 MB (1.64 million lines) at
-  74 MB, so memory stays flat with input size.
+  process, measured by hand with `/usr/bin/time`): 4.7 MB of sentences peaked at 99 MB
+  RSS and 188 MB (1.64 million lines, 29 s) at 98 MB, so memory stays flat with input size.
 
 ### Quality (issue 4)
 
