@@ -282,3 +282,19 @@ def test_random_search_samples_n_iter_trials(workdir: Path, tmp_path: Path) -> N
     meta = json.loads((Path(json.loads(res.stdout)["artifact"]) / "model.json").read_text())
     trials = meta["search_trials"]
     assert len(trials) == 2 and len({json.dumps(t["params"], sort_keys=True) for t in trials}) == 2
+
+
+def test_closed_pipe_ends_quietly(trained: Path, tmp_path: Path) -> None:
+    """`stancekit predict ... | head -1`: no traceback, no error message, exit 1."""
+    import subprocess
+    import sys
+    lines = tmp_path / "many.txt"
+    lines.write_text("Sales rose 5% last year.\n" * 200_000)
+    exe = Path(sys.executable).parent / "stancekit"
+    proc = subprocess.Popen([str(exe), "predict", str(trained), "--input", str(lines)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b'{"text": "Sales rose 5% last year."')
+    proc.stdout.close()  # the reader goes away, as `head` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "error" not in err.lower()

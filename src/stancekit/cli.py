@@ -313,11 +313,6 @@ def main() -> None:
     except StancekitError as exc:
         _err(str(exc))
         sys.exit(2)
-    except BrokenPipeError:
-        import os
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
