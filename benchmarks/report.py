@@ -50,6 +50,7 @@ Tried and dropped, each measured the same way against the row it would extend:
 | the claim a rebuttal answers: which cue classes (`<acc>`, `<den>`) occurred earlier in the article, alone or crossed with the sentence's own cues | -0.001 / +0.000 |
 | thresholds tuned by grouped CV inside the training split instead of on validation | -0.003 |
 | `<claim>` class (claims, allegations, reports) | -0.002 |
+| classifier chain: the (predicted) quote label as a feature of the accusation and denial models | +0.000 / +0.001 |
 | the claim a rebuttal answers, by overlap: share of the sentence's content words found in an earlier sentence with an accusation or claim cue (>= 0.25, >= 0.5; also crossed with `<den>`/`<neg>`) | -0.001 / -0.001 (denial -0.007) |
 | linear SVM instead of logistic regression; no class weights; min_df 1; raw tf | within +-0.004 |
 | words 2-3 tokens before and after each number (`q+2:ago`, `q-2:for`) | +0.002 (statistic +0.008, accusation -0.006) |
