@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from stancekit.features import batch_tokens, tokenize
+from stancekit.features import batch_text, split_marked, tokenize
 from stancekit.scorer import IntMap
 
 from conftest import ROOT
+
+
+def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str]:
+    """The string way to split a batch: the reference the byte tokenizer must match."""
+    return split_marked(batch_text(texts, number_shapes))
 
 
 def test_intmap_matches_a_dict() -> None:

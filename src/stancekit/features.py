@@ -170,16 +170,6 @@ def batch_text(texts: list[str], number_shapes: bool = True) -> str | None:
     return _mark(low) + SEP
 
 
-def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str] | None:
-    """The tokens of many texts, each text's followed by SEP (see `batch_text`).
-
-    Class tokens for number and cue words are not inserted here (the fast scorer
-    does that on token ids); numbers written in digits are shaped as in `tokenize`.
-    """
-    text = batch_text(texts, number_shapes)
-    return None if text is None else split_marked(text)
-
-
 def tokenize(text: str, number_shapes: bool = True) -> list[str]:
     """Lower-cased word tokens; digits masked to 0 and numbers tagged with their class.
 
