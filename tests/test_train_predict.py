@@ -298,3 +298,20 @@ def test_closed_pipe_ends_quietly(trained: Path, tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "error" not in err.lower()
+
+
+def test_refit_uses_validation_but_keeps_its_thresholds_and_metrics() -> None:
+    """split.refit: the final model is fitted on train + validation; the thresholds and
+    the validation metrics are those of the model fitted on train alone."""
+    from stancekit.config import load_config
+    from stancekit.training import _fit, train
+    base = load_config(ROOT / "configs/default.yaml", ["split.refit=false"])
+    plain = train(base, write=False)
+    refit = train(load_config(ROOT / "configs/default.yaml", ["split.refit=true"]), write=False)
+    assert "refit_s" in refit.timings and "refit_s" not in plain.timings
+    assert refit.metrics["validation"] == plain.metrics["validation"]
+    assert np.array_equal(refit.classifier.thresholds_, plain.classifier.thresholds_)
+    assert not np.array_equal(refit.classifier.coef_, plain.classifier.coef_)
+    ds = refit.dataset
+    by_hand = _fit(base, ds, ds.split("train") + ds.split("validation"))
+    assert np.array_equal(by_hand.coef_, refit.classifier.coef_)

@@ -48,7 +48,10 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
     out += ["", "## Data", "",
             f"{ds['sentences']} sentences; split by article: " +
             ", ".join(f"{k} {v}" for k, v in ds["splits"].items()) +
-            f". Dataset fingerprint `{ds['fingerprint']}`.", ""]
+            f". Dataset fingerprint `{ds['fingerprint']}`." +
+            (" The final model was fitted on train + validation; its thresholds and the "
+             "validation metrics come from the model fitted on train alone." if
+             cfg.split.refit and ds["splits"].get("validation") else ""), ""]
     for split, m in (meta.get("metrics") or {}).items():
         out += [f"## Metrics ({split})", "", metrics_table(m, labels), ""]
     out += ["## Top n-grams per label", ""]

@@ -170,9 +170,19 @@ def evaluate_split(model: Model, ds: SentenceDataset, split: str) -> dict[str, A
     return summary(ds.matrix(recs, model.labels), P, model.labels, model.exclusive)
 
 
-def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
-              ) -> tuple[StanceClassifier, dict[str, float]]:
-    """Fit on the train split and tune thresholds as configured; return timings too."""
+@dataclass
+class Fitted:
+    """A fitted classifier with its timings and the held-out validation metrics
+    (measured before any refit on train + validation; None without validation data)."""
+
+    classifier: StanceClassifier
+    timings: dict[str, float]
+    validation_metrics: dict[str, Any] | None
+
+
+def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
+    """Fit on the train split, tune thresholds as configured, measure on validation,
+    then (`split.refit`) fit again on train + validation keeping those thresholds."""
     timings = {}
     train = ds.split("train")
     if not train:
@@ -184,19 +194,31 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet
     timings["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
     mode = cfg.thresholds.tune
+    val = [r for r in ds.split("validation") if r["source"] == "gold"]
+    val_scores = clf.predict_proba(val) if val else None
     if not cfg.labels.exclusive and mode != "none":
         if mode == "validation":
-            val = [r for r in ds.split("validation") if r["source"] == "gold"]
             if not val:
                 raise TrainingError("thresholds.tune is 'validation' but the validation split is "
                                     "empty; use thresholds.tune: cv")
-            scores, Y = clf.predict_proba(val), ds.matrix(val, labels)
+            scores, Y = val_scores, ds.matrix(val, labels)
         else:
             log("tuning thresholds by article-grouped cross-validation")
             scores, Y = cv_scores(cfg, ds, train, labels)
         clf.tune_thresholds(scores, Y, cfg.thresholds.grid)
     timings["thresholds_s"] = time.perf_counter() - t
-    return clf, timings
+    if not val:
+        return Fitted(clf, timings, None)
+    val_metrics = summary(ds.matrix(val, labels), clf.decide(val_scores), labels,
+                          cfg.labels.exclusive)
+    if cfg.split.refit:
+        log("refitting on train + validation with the tuned thresholds")
+        t = time.perf_counter()
+        thresholds = clf.thresholds_
+        clf = _fit(cfg, ds, train + val, labels)
+        clf.thresholds_ = thresholds
+        timings["refit_s"] = time.perf_counter() - t
+    return Fitted(clf, timings, val_metrics)
 
 
 def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[str, Any]:
@@ -232,12 +254,15 @@ def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterabl
         t = time.perf_counter()
         cfg, trials = search(cfg, ds, log)
         timings["search_s"] = time.perf_counter() - t
-    clf, fit_t = fit_model(cfg, ds, log)
-    timings.update(fit_t)
+    fitted = fit_model(cfg, ds, log)
+    clf = fitted.classifier
+    timings.update(fitted.timings)
     exported = clf.export()
     meta = metadata(cfg, ds, clf)
     model = Model(exported, meta)
-    metrics = {s: m for s in ("validation", "test") if (m := evaluate_split(model, ds, s))}
+    # validation metrics come from the model fitted without the validation split
+    metrics = {s: m for s, m in (("validation", fitted.validation_metrics),
+                                 ("test", evaluate_split(model, ds, "test"))) if m}
     timings["total_s"] = time.perf_counter() - t0
     meta.update(metrics=metrics, timings={k: round(v, 3) for k, v in timings.items()},
                 search_trials=trials)
