@@ -76,6 +76,21 @@ def _train_s(timings: dict) -> float:
     return sum(timings.get(k, 0.0) for k in ("build_s", "fit_s", "thresholds_s", "refit_s"))
 
 
+def _evaluate_cli(artifact: Path, tmp: Path) -> dict:
+    """The test-split figures as `stancekit evaluate` reports them on the built dataset,
+    with article-bootstrap 95% intervals."""
+    exe = str(Path(sys.executable).parent / "stancekit")
+    subprocess.run([exe, "build", "configs/bbc-politics.yaml", "--output", str(tmp / "ds")],
+                   check=True, capture_output=True)
+    res = subprocess.run([exe, "evaluate", str(artifact), str(tmp / "ds"), "--json"],
+                         check=True, capture_output=True, text=True)
+    r = json.loads(res.stdout)
+    iv = r["intervals"]
+    return {"articles": r["data"]["articles"]} | {k: {"value": round(iv[key]["value"], 4), "low": round(iv[key]["low"], 4),
+                "high": round(iv[key]["high"], 4)}
+            for k, key in [("macro_f1", "macro_f1")] + [(l, f"f1/{l}") for l in LABELS]}
+
+
 def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     from stancekit.training import train
     from stancekit.config import load_config
@@ -92,6 +107,7 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     P = decide(model.predict_scores(test), model.thresholds, False)
     out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),
            "test": _f1s(ds.matrix(test), P), "size_bytes": _size(res.path) - (res.path / "pipeline.joblib").stat().st_size}
+    out["evaluate_cli"] = _evaluate_cli(res.path, tmp)
     out["throughput_sps"] = _best_rate(lambda: model.predict_scores(sents), len(sents))
     one = "The minister denied the claims, calling them complete nonsense."
     for _ in range(200):
