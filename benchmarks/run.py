@@ -86,9 +86,10 @@ def _evaluate_cli(artifact: Path, tmp: Path) -> dict:
                          check=True, capture_output=True, text=True)
     r = json.loads(res.stdout)
     iv = r["intervals"]
-    return {"articles": r["data"]["articles"]} | {k: {"value": round(iv[key]["value"], 4), "low": round(iv[key]["low"], 4),
-                "high": round(iv[key]["high"], 4)}
-            for k, key in [("macro_f1", "macro_f1")] + [(l, f"f1/{l}") for l in LABELS]}
+    out: dict = {"articles": r["data"]["articles"]}
+    for k, key in [("macro_f1", "macro_f1")] + [(l, f"f1/{l}") for l in LABELS]:
+        out[k] = {x: round(iv[key][x], 4) for x in ("value", "low", "high")}
+    return out
 
 
 def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
@@ -108,6 +109,8 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),
            "test": _f1s(ds.matrix(test), P), "size_bytes": _size(res.path) - (res.path / "pipeline.joblib").stat().st_size}
     out["evaluate_cli"] = _evaluate_cli(res.path, tmp)
+    # the CLI scores the same articles with the same model: a cross-check of both paths
+    assert out["evaluate_cli"]["macro_f1"]["value"] == out["test"]["macro_f1"], out
     out["throughput_sps"] = _best_rate(lambda: model.predict_scores(sents), len(sents))
     one = "The minister denied the claims, calling them complete nonsense."
     for _ in range(200):
