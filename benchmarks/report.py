@@ -68,6 +68,9 @@ Tried and dropped, each measured the same way against the row it would extend:
 | with the refit: logistic regression and linear SVM decision values averaged (one linear model, free to score) | -0.002 |
 | with the refit: number classes for the guide's exclusions: ages (`45-year-old`, `aged 45`) and digits of HTML entities (`&#244;`); also time placement (`30 years ago`) and numbers in names (`Number 10`, `Section 41`, `Radio 4`) | -0.000 / +0.001 (statistic +0.003 / +0.004) |
 | with the refit: cue classes (or all words) tagged by whether they stand inside or outside a quotation (`qin:<den>`, `qout:<acc>`), also carrying an open quotation in from the previous sentence | -0.001 / -0.003 (classes with the carried-in state) / -0.006 (all words) |
+| with the refit: skip-bigrams (`accused * of`), all or anchored on cue words (gaps 2-3) | -0.006 / -0.003 |
+| with the refit: word clusters (1,024 k-means clusters of PPMI-SVD vectors from the BBC articles, or of static MiniLM vectors) as extra unigrams, or for the word after a number | -0.002 / -0.002 (PPMI); -0.002 / -0.004 (MiniLM) |
+| with the refit: the accusation / denial rules OR-ed with the model's decision | -0.001 / +0.002 (denial only: +0.001 macro) |
 | with the refit: chi-squared feature selection per label (top 20k / 5k n-grams; the others get weight 0) | -0.005 / -0.013 |
 | with the refit: unnormalised 0/1 class tokens and context flags for the statistic model only (x0.3; also all unigrams x0.1) | +0.001 (statistic +0.005) / +0.000 |
 """
