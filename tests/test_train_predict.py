@@ -214,6 +214,9 @@ def test_search_reports_every_trial(workdir: Path, tmp_path: Path) -> None:
                   "--set", "search.folds=2", "--set", f"output.dir={tmp_path}", cwd=workdir)
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("search: ") == 4
+    # the summary table says which model the validation figures belong to
+    assert "validation (model fitted on train alone, before the refit):" in res.stderr
+    assert "\ntest:\n" in res.stderr and "refit_s" in res.stderr
     art = Path(res.stdout.strip().splitlines()[-1])
     meta = json.loads((art / "model.json").read_text())
     trials = meta["search_trials"]
