@@ -102,10 +102,9 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
                                "version": result.version, "metrics": result.metrics}))
         return
     from .report import metrics_table
-    refit = "refit_s" in result.timings
     for split, m in result.metrics.items():
-        note = " (model fitted on train alone, before the refit)" if refit and split == \
-            "validation" else ""
+        note = " (model fitted on train alone, before the refit)" if cfg.split.refit and \
+            split == "validation" else ""
         click.echo(f"\n{split}{note}:\n" + metrics_table(m, result.model.labels), err=True)
     click.echo("\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
                err=True)
