@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from stancekit.config import config_from_dict, load_config
 from stancekit.dataset import build_dataset
-from stancekit.errors import DataError, LabelError, TrainingError
+from stancekit.errors import DataError, LabelError
 
 from conftest import FIXTURES, ROOT, needs_shared, run_cli, SHARED
 

@@ -15,13 +15,13 @@ import stancekit
 from stancekit import predict
 from stancekit.errors import ArtifactError, ModelNotFoundError
 
-from conftest import ROOT, needs_shared, run_cli, SHARED
+from conftest import ROOT, run_cli
 
 
 def test_artifact_layout_and_manifest(trained: Path) -> None:
     names = {p.name for p in trained.iterdir()}
     assert {"manifest.json", "model.json", "features.json", "idf.npy", "coef.npy", "intercept.npy",
-            "ngram_tokens.json", "ngram_table.npy",
+            "ngram_tokens.json", "ngram_table.npy", "number_table.npy", "number_coef.npy",
             "config.yaml", "metrics.json", "model_card.md", "pipeline.joblib"} <= names
     man = json.loads((trained / "manifest.json").read_text())
     assert set(man["files"]) == names - {"manifest.json"}
@@ -31,6 +31,10 @@ def test_artifact_layout_and_manifest(trained: Path) -> None:
     assert set(meta["metrics"]) == {"validation", "test"}
     assert "scikit-learn" in meta["versions"]
     assert "## Top n-grams per label" in (trained / "model_card.md").read_text()
+    assert "## Number model" in (trained / "model_card.md").read_text()
+    assert meta["weights"]["numbers"]["labels"] == ["statistic"]
+    assert np.load(trained / "number_coef.npy", allow_pickle=False).shape == \
+        (len(np.load(trained / "number_table.npy", allow_pickle=False)), 1)
 
 
 def test_versions_increment_and_never_overwrite(workdir: Path, trained: Path) -> None:

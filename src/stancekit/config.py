@@ -120,6 +120,20 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class NumbersConfig:
+    """A per-number model for labels a figure carries (statistic): each number is
+    scored from the words around it; a sentence's best number is blended with the
+    sentence model (`weight` is the number model's share; `floor` its score for a
+    sentence with no number)."""
+
+    labels: tuple[str, ...] = ()
+    weight: float = 0.7
+    window: int = 3
+    C: float = 1.0
+    floor: float = -6.0
+
+
+@dataclass(frozen=True)
 class ThresholdsConfig:
     """Per-label decision thresholds: tuned on validation, on grouped CV, or fixed."""
 
@@ -161,6 +175,7 @@ class Config:
     split: SplitConfig = SplitConfig()
     features: FeaturesConfig = FeaturesConfig()
     model: ModelConfig = ModelConfig()
+    numbers: NumbersConfig = NumbersConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()
     search: SearchConfig = SearchConfig()
     output: OutputConfig = OutputConfig()
@@ -284,6 +299,19 @@ def _check_values(cfg: Config, source: str | None) -> None:
         raise bad("features.min_df", cfg.features.min_df, "must be at least 1")
     if cfg.model.C <= 0:
         raise bad("model.C", cfg.model.C, "must be positive")
+    n = cfg.numbers
+    for label in n.labels:
+        if label not in cfg.labels.names:
+            raise bad("numbers.labels", label, f"must name labels from labels.names "
+                      f"{list(cfg.labels.names)} (or be [] to turn the number model off)")
+    if n.labels and not cfg.features.number_shapes:
+        raise bad("numbers.labels", list(n.labels), "needs features.number_shapes: true")
+    if not 0 <= n.weight <= 1:
+        raise bad("numbers.weight", n.weight, "must be in [0, 1]")
+    if not 1 <= n.window <= 6:
+        raise bad("numbers.window", n.window, "must be in 1..6")
+    if n.C <= 0:
+        raise bad("numbers.C", n.C, "must be positive")
     if not 0 < cfg.thresholds.default < 1:
         raise bad("thresholds.default", cfg.thresholds.default, "must be in (0, 1)")
     if not 0 < cfg.annotation.min_overlap <= 1:

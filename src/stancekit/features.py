@@ -65,6 +65,8 @@ for _cls, _words in _CUES.items():
 QUOTE_MARKS = frozenset("\"“”‘’'")
 _TAGGED = NUMBER_WORDS | frozenset(CUE_CLASS)
 _QUANTITIES = frozenset(("<money>", "<pct>", "<num>"))
+# Every class `number_class` gives a number.
+NUMBER_CLASSES = frozenset(("<money>", "<pct>", "<num>", "<year>", "<ord>", "<date>"))
 _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
 

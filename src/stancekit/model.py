@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import TrainingError
 from .features import Analyzer
+from .numbers import NumberModel
 from .scorer import ngram_table
 from .scoring import scores_from_decision, tune_thresholds
 
@@ -55,6 +56,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                  max_features: int | None = None, sublinear_tf: bool = True,
                  model_type: str = "logreg", C: float = 4.0, class_weight: str | None = "balanced",
                  max_iter: int = 2000, default_threshold: float = 0.5,
+                 number_labels: Sequence[str] = (), number_weight: float = 0.7,
+                 number_window: int = 3, number_C: float = 1.0, number_floor: float = -6.0,
                  random_state: int | None = 0) -> None:
         self.labels = labels
         self.exclusive = exclusive
@@ -71,6 +74,11 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.default_threshold = default_threshold
+        self.number_labels = number_labels
+        self.number_weight = number_weight
+        self.number_window = number_window
+        self.number_C = number_C
+        self.number_floor = number_floor
         self.random_state = random_state
 
     def _analyzer(self) -> Analyzer:
@@ -139,14 +147,38 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 self.estimators_.append(est)
         self.coef_ = coef
         self.intercept_ = intercept
+        self.numbers_ = self._fit_numbers(X, Y, sample_weight)
         self.thresholds_ = np.full(len(self.labels), float(self.default_threshold))
         return self
+
+    def _number_columns(self) -> list[int]:
+        """Columns of the labels the number model also scores (those being trained)."""
+        return [j for j, label in enumerate(self.labels) if label in self.number_labels]
+
+    def _fit_numbers(self, X: list, Y: np.ndarray, sample_weight: Any) -> NumberModel | None:
+        """The per-number model for `number_labels`, or None when there are none."""
+        cols = self._number_columns()
+        if not cols:
+            return None
+        if not self.number_shapes:
+            raise TrainingError("numbers.labels needs features.number_shapes: true "
+                                "(the number model reads the number classes)")
+        W = None if sample_weight is None else \
+            np.column_stack([np.broadcast_to(_column(sample_weight, j), len(X)) for j in cols])
+        model = NumberModel([self.labels[j] for j in cols], self.number_window, self.number_C,
+                            self.number_floor, self.max_iter, self.random_state)
+        return model.fit(X, Y[:, cols], W)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw linear scores, one column per label."""
         check_is_fitted(self, "coef_")
-        Xt = self.vectorizer_.transform(_check_texts(X))
-        return np.asarray(Xt @ self.coef_.T) + self.intercept_
+        X = _check_texts(X)
+        Xt = self.vectorizer_.transform(X)
+        dec = np.asarray(Xt @ self.coef_.T) + self.intercept_
+        if getattr(self, "numbers_", None) is not None:
+            cols, w = self._number_columns(), self.number_weight
+            dec[:, cols] = (1 - w) * dec[:, cols] + w * self.numbers_.decision_function(X)
+        return dec
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Scores in [0, 1] per label (sigmoid one-vs-rest, softmax when exclusive)."""
@@ -174,6 +206,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         vocab = self.vectorizer_.vocabulary_
         order = sorted(vocab, key=vocab.get)
         tokens, table = ngram_table(order, self.word_ngrams[1])
+        numbers = None
+        if self.numbers_ is not None:  # its tokens join the scorer's token list
+            numbers = dict(self.numbers_.export(tokens), weight=float(self.number_weight))
         return {
             "features": order,
             "ngram_tokens": tokens,
@@ -188,7 +223,14 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "sublinear_tf": bool(self.sublinear_tf),
             "exclusive": bool(self.exclusive),
             "labels": list(self.labels),
+            "numbers": numbers,
         }
+
+    def top_number_features(self, n: int = 10) -> dict[str, list[tuple[str, float]]]:
+        """The number contexts with the largest positive weight per label ({} without
+        a number model)."""
+        check_is_fitted(self, "coef_")
+        return {} if self.numbers_ is None else self.numbers_.top_features(n)
 
     def top_features(self, n: int = 15) -> dict[str, list[tuple[str, float]]]:
         """The n features with the largest positive weight per label (for the model card)."""

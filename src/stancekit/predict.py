@@ -22,11 +22,13 @@ from .errors import ArtifactError
 from itertools import repeat
 
 from .features import Analyzer
-from .scorer import WordIndex, batch_columns
+from .numbers import NumberScorer
+from .scorer import WordIndex, batch_columns, batch_ids
 from .scoring import decide, scores_from_decision
 from .segment import segment_article
 
 WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy", "ngram_table.npy")
+NUMBER_ARRAYS = ("table", "coef")  # number_table.npy, number_coef.npy when there is a number model
 
 
 # Sentences scored per NumPy pass: large enough to amortise the per-call overhead,
@@ -74,6 +76,12 @@ class Model:
                                   a["number_shapes"], a["context"], a["neighbours"])
         self._words = WordIndex(weights["ngram_tokens"], weights["ngram_table"],
                                 self._analyzer.word_ngrams)
+        numbers = weights.get("numbers")
+        self._numbers = None if not numbers else NumberScorer(
+            numbers, list(weights["ngram_tokens"]), self._words.size,
+            self._words.is_number_class, self._words.is_cue_class)
+        self._number_cols = [self.labels.index(l) for l in numbers["labels"]] if numbers else []
+        self._number_weight = float(numbers["weight"]) if numbers else 0.0
         seg = self.metadata.get("segmentation", {})
         c = seg.get("cleaning", {})
         self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
@@ -95,11 +103,12 @@ class Model:
         get = self._vocab.get
         return [i for i in map(get, self._analyzer(record)) if i is not None]
 
-    def _columns(self, texts: list) -> tuple[np.ndarray, np.ndarray]:
-        """(row, feature id) of every known feature occurrence in a batch of texts."""
-        fast = batch_columns(self._analyzer, self._words, self._vocab, texts)
-        if fast is not None:
-            return fast
+    def _columns(self, texts: list, ids: tuple[np.ndarray, np.ndarray] | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(row, feature id) of every known feature occurrence in a batch of texts
+        (from their `batch_ids` when the batch path applies)."""
+        if ids is not None:
+            return batch_columns(self._analyzer, self._words, self._vocab, texts, ids)
         toks: list[str] = []
         extras: list[str] = []
         tok_lens: list[int] = []
@@ -133,17 +142,33 @@ class Model:
         return out
 
     def _decision_batch(self, texts: list) -> np.ndarray:
-        """Scores of one chunk: TF-IDF rows are never built, only their dot products.
+        """Scores of one chunk: the sentence model, blended with the number model for
+        the labels it scores."""
+        n = len(texts)
+        out = np.tile(self._intercept, (n, 1))
+        ids = batch_ids(self._analyzer, self._words, texts)
+        rows, cols = self._columns(texts, ids)
+        if len(cols):
+            self._add_sentence_scores(out, rows, cols)
+        if self._numbers is not None:
+            numbers = self._numbers.scores(*ids, n) if ids is not None else \
+                self._numbers.scores_of(texts)
+            self._blend(out, numbers)
+        return out
+
+    def _blend(self, out: np.ndarray, numbers: np.ndarray) -> None:
+        """Mix the number model's scores into its labels' columns (as `StanceClassifier`)."""
+        cols, w = self._number_cols, self._number_weight
+        out[:, cols] = (1 - w) * out[:, cols] + w * numbers
+
+    def _add_sentence_scores(self, out: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Add each row's TF-IDF dot products to `out`; the rows are never built.
 
         A row's score is sum(tf * idf * coef) / ||tf * idf||: one gather of `_table`
         rows (idf, then idf * coef per label) and one segmented sum give every
         numerator and the squared norm at once.
         """
-        n = len(texts)
-        out = np.tile(self._intercept, (n, 1))
-        rows, cols = self._columns(texts)
-        if not len(cols):
-            return out
+        n = len(out)
         F = len(self._features)
         keys = rows * F + cols
         if n * F < 2 ** 32:
@@ -159,21 +184,23 @@ class Model:
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         sums = np.add.reduceat(terms, starts, axis=0)
         out[row[starts]] += sums[:, 1:] / np.sqrt(sums[:, :1])
-        return out
 
     def _decision_one(self, record: Any) -> np.ndarray:
         """One sentence with a handful of NumPy calls: the low-latency path for services."""
         counts = Counter(map(self._vocab.get, self._analyzer(record)))
         counts.pop(None, None)
-        if not counts:
-            return self._intercept.copy()
-        ids = np.fromiter(counts.keys(), np.int64, len(counts))
-        tf = np.fromiter(counts.values(), np.float64, len(counts))
-        if self._sublinear:
-            tf = 1.0 + np.log(tf)
-        val = tf * self._idf[ids]
-        val /= np.sqrt(val @ val)
-        return self._intercept + val @ self._coef[ids]
+        out = self._intercept.copy()
+        if counts:
+            ids = np.fromiter(counts.keys(), np.int64, len(counts))
+            tf = np.fromiter(counts.values(), np.float64, len(counts))
+            if self._sublinear:
+                tf = 1.0 + np.log(tf)
+            val = tf * self._idf[ids]
+            val /= np.sqrt(val @ val)
+            out += val @ self._coef[ids]
+        if self._numbers is not None:
+            self._blend(out[None, :], self._numbers.scores_of([record]))
+        return out
 
     def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:
         """Scores in [0, 1], one row per text, one column per label (see `labels`)."""
@@ -189,20 +216,27 @@ class Model:
         return self.predict([text])[0]
 
     def explain(self, record: Any, k: int = 5) -> dict[str, list[tuple[str, float]]]:
-        """Per label, the k features that pushed its score up most for this sentence."""
+        """Per label, the k features that pushed its score up most for this sentence
+        (for the number model's labels, the blend's shares of both models' features)."""
+        named: list[tuple[str, np.ndarray]] = []
         ids = self._ids(record)
-        if not ids:
-            return {l: [] for l in self.labels}
-        uniq, counts = np.unique(np.asarray(ids), return_counts=True)
-        tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(float)
-        val = tf * self._idf[uniq]
-        val /= np.sqrt((val * val).sum())
-        contrib = self._coef[uniq] * val[:, None]
+        if ids:
+            uniq, counts = np.unique(np.asarray(ids), return_counts=True)
+            tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(float)
+            val = tf * self._idf[uniq]
+            val /= np.sqrt((val * val).sum())
+            contrib = self._coef[uniq] * val[:, None]
+            contrib[:, self._number_cols] *= 1 - self._number_weight
+            named = [(self._features[f], c) for f, c in zip(uniq, contrib)]
+        if self._numbers is not None:
+            for name, weights in self._numbers.best_number_features(record):
+                full = np.zeros(len(self.labels))
+                full[self._number_cols] = self._number_weight * weights
+                named.append((name, full))
         out = {}
         for j, label in enumerate(self.labels):
-            order = np.argsort(-contrib[:, j])[:k]
-            out[label] = [(self._features[uniq[i]], round(float(contrib[i, j]), 4))
-                          for i in order if contrib[i, j] > 0]
+            top = sorted(((float(c[j]), name) for name, c in named if c[j] > 0), reverse=True)[:k]
+            out[label] = [(name, round(c, 4)) for c, name in top]
         return out
 
     # -- articles --------------------------------------------------------------------
@@ -237,9 +271,13 @@ def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         features = json.loads((path / "features.json").read_text(encoding="utf-8"))
         tokens = json.loads((path / "ngram_tokens.json").read_text(encoding="utf-8"))
         arrays = {f[:-4]: np.load(path / f, allow_pickle=False) for f in WEIGHT_FILES}
-    except (OSError, ValueError) as exc:
+        weights = dict(meta["weights"], features=features, ngram_tokens=tokens, **arrays)
+        if weights.get("numbers"):
+            weights["numbers"] = dict(weights["numbers"], **{
+                k: np.load(path / f"number_{k}.npy", allow_pickle=False) for k in NUMBER_ARRAYS})
+    except (OSError, ValueError, KeyError) as exc:
         raise ArtifactError(f"{path}: cannot read weights ({exc})") from None
-    return dict(meta["weights"], features=features, ngram_tokens=tokens, **arrays), meta
+    return weights, meta
 
 
 def load(spec: str | os.PathLike, root: str | os.PathLike | None = None) -> Model:

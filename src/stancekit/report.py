@@ -33,7 +33,8 @@ def metrics_table(m: dict[str, Any], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, float]]]) -> str:
+def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, float]]],
+               numbers_top: dict[str, list[tuple[str, float]]] | None = None) -> str:
     """The model card: what it labels, on what data, how well, with which thresholds."""
     labels = list(meta["labels"])
     out = [f"# Model card: {meta['name']}", "",
@@ -57,6 +58,15 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
     out += ["## Top n-grams per label", ""]
     for label, feats in top.items():
         out.append(f"- **{label}**: " + ", ".join(f"`{f}`" for f, _ in feats))
+    if numbers_top:
+        n = cfg.numbers
+        out += ["", "## Number model", "",
+                f"Every number is scored from its class, its shape and the {n.window} words on "
+                "each side; a sentence takes its best number (a sentence without one scores "
+                f"{n.floor:g}), weighted {n.weight:g} against the sentence model's "
+                f"{1 - n.weight:g}. Contexts that count most:", ""]
+        for label, feats in numbers_top.items():
+            out.append(f"- **{label}**: " + ", ".join(f"`{f}`" for f, _ in feats))
     out += ["", "## Known limits", "",
             "- Trained on British political news (2004-2005 BBC for the bbc-politics config); "
             "other domains and eras will score lower.",

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import ArtifactError
-from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, NUMBER_WORDS,
-                       QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
+from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, NUMBER_CLASSES,
+                       NUMBER_WORDS, QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
 
 _QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -190,10 +190,10 @@ class WordIndex:
         self.tokens: dict[str, int] = dict(zip(tokens, count()))
         T = len(self.tokens)
         self.base = T
-        extra = sorted({*NUMBER_WORDS, *CUE_CLASS, *CUE_CLASS.values(), *_QUANTITY_TOKENS,
+        extra = sorted({*NUMBER_WORDS, *CUE_CLASS, *CUE_CLASS.values(), *NUMBER_CLASSES,
                         *QUOTE_MARKS, SEP} - self.tokens.keys())
         self.tokens.update(zip(extra, count(T + 1)))
-        size = T + 1 + len(extra)
+        self.size = size = T + 1 + len(extra)
         self.sep = self.tokens[SEP]
         table = np.asarray(table, dtype=np.int64)
         lengths = (table >= 0).sum(axis=1) if table.size else np.zeros(0, dtype=np.int64)
@@ -226,6 +226,10 @@ class WordIndex:
         self.is_quote[[self.tokens[q] for q in QUOTE_MARKS]] = True
         self.is_quantity = np.zeros(size, dtype=bool)
         self.is_quantity[[self.tokens[q] for q in _QUANTITY_TOKENS]] = True
+        self.is_number_class = np.zeros(size, dtype=bool)
+        self.is_number_class[[self.tokens[c] for c in NUMBER_CLASSES]] = True
+        self.is_cue_class = np.zeros(size, dtype=bool)
+        self.is_cue_class[[self.tokens[c] for c in set(CUE_CLASS.values())]] = True
         self._bytes: ByteTokenizer | None = None
 
     def text_ids(self, texts: list[str], number_shapes: bool) -> np.ndarray | None:
@@ -314,10 +318,11 @@ def _context_columns(index: WordIndex, vocab: Mapping[str, int], tid: np.ndarray
     return rows, cols
 
 
-def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int],
-                  texts: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(row, feature id) of every feature occurrence in `texts`, or None when this
-    analyzer needs the per-sentence path (character n-grams or neighbours)."""
+def batch_ids(analyzer: Analyzer, index: WordIndex, texts: Sequence[Any]
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Token ids of a batch (class tokens inserted, SEP dropped) and the row of each, or
+    None when this analyzer needs the per-sentence path (character n-grams or
+    neighbours) or a text holds SEP."""
     if analyzer.char_ngrams[1] > 0 or analyzer.neighbours:
         return None
     strings = [t if isinstance(t, str) else t["text"] for t in texts]
@@ -329,7 +334,14 @@ def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int]
     sep = tid == index.sep
     row = np.cumsum(sep) - sep
     keep = ~sep
-    tid, row = tid[keep], row[keep]
+    return tid[keep], row[keep]
+
+
+def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int],
+                  texts: Sequence[Any], ids: tuple[np.ndarray, np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(row, feature id) of every feature occurrence in `texts`, from their `batch_ids`."""
+    tid, row = ids
     rows, cols = index.ngrams(tid, row)
     rows, cols = [rows], [cols]
     if analyzer.context:

@@ -23,7 +23,7 @@ from .dataset import SentenceDataset, build_dataset
 from .errors import TrainingError
 from .metrics import summary
 from .model import StanceClassifier
-from .predict import Model
+from .predict import NUMBER_ARRAYS, Model
 from .report import model_card
 
 Log = Callable[[str], None]
@@ -50,14 +50,16 @@ class TrainResult:
 
 def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> StanceClassifier:
     """The estimator a config describes (for `labels`, by default the config's label set)."""
-    f, m = cfg.features, cfg.model
+    f, m, n = cfg.features, cfg.model, cfg.numbers
     return StanceClassifier(labels=labels or cfg.labels.names, exclusive=cfg.labels.exclusive,
                             word_ngrams=f.word_ngrams, char_ngrams=f.char_ngrams,
                             number_shapes=f.number_shapes, context=f.context,
                             neighbours=f.neighbours, min_df=f.min_df, max_features=f.max_features,
                             sublinear_tf=f.sublinear_tf, model_type=m.type, C=m.C,
                             class_weight=m.class_weight, max_iter=m.max_iter,
-                            default_threshold=cfg.thresholds.default, random_state=cfg.seed)
+                            default_threshold=cfg.thresholds.default, number_labels=n.labels,
+                            number_weight=n.weight, number_window=n.window, number_C=n.C,
+                            number_floor=n.floor, random_state=cfg.seed)
 
 
 def _weights(records: list[dict], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
@@ -296,8 +298,14 @@ def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dic
     """The bytes of every artifact file except the manifest and the joblib pipeline."""
     weights = {k: exported[k] for k in ("labels", "thresholds", "analyzer", "sublinear_tf",
                                         "exclusive")}
+    numbers = exported.get("numbers")
+    extra = {}
+    if numbers is not None:  # arrays to .npy, the rest beside the other weight settings
+        weights["numbers"] = {k: v for k, v in numbers.items() if k not in NUMBER_ARRAYS}
+        extra = {f"number_{k}.npy": _npy(numbers[k]) for k in NUMBER_ARRAYS}
     model_json = dict(meta, weights=weights)
     return {
+        **extra,
         "features.json": json.dumps(exported["features"], ensure_ascii=False).encode("utf-8"),
         "ngram_tokens.json": json.dumps(exported["ngram_tokens"], ensure_ascii=False).encode("utf-8"),
         "ngram_table.npy": _npy(exported["ngram_table"]),
@@ -307,7 +315,8 @@ def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dic
         "model.json": json.dumps(model_json, indent=2, sort_keys=True, ensure_ascii=False).encode(),
         "metrics.json": json.dumps(meta.get("metrics", {}), indent=2, sort_keys=True).encode(),
         "config.yaml": dump_config(cfg).encode("utf-8"),
-        "model_card.md": model_card(cfg, meta, clf.top_features()).encode("utf-8"),
+        "model_card.md": model_card(cfg, meta, clf.top_features(),
+                                    clf.top_number_features()).encode("utf-8"),
     }
 
 
@@ -325,6 +334,12 @@ def check_repro(path: Path, log: Log = _quiet) -> list[str]:
     for key in ("idf.npy", "coef.npy", "intercept.npy"):
         if _npy(new[key[:-4]]) != (path / key).read_bytes():
             diffs.append(f"{key} differs")
+    numbers = new.get("numbers") or {}
+    for key in NUMBER_ARRAYS:
+        file = path / f"number_{key}.npy"
+        stored = file.read_bytes() if file.exists() else None
+        if (_npy(numbers[key]) if numbers else None) != stored:
+            diffs.append(f"{file.name} differs")
     if json.dumps(new["features"], ensure_ascii=False).encode() != (path / "features.json").read_bytes():
         diffs.append("features.json differs")
     if [round(t, 12) for t in new["thresholds"]] != [round(t, 12) for t in old["thresholds"]]:

@@ -1,0 +1,310 @@
+"""Number mentions: a small per-number linear model for labels a figure carries.
+
+Whether a sentence states a statistic turns on the words right beside one of its
+numbers ("jailed for two years", "the two men", "aged 45", "50m passengers"). The
+sentence model's bag of n-grams sees those words but not which number they sit next
+to. Here every number is scored from its own window (its class and shape, each
+neighbour by position, three neighbour pairs); a sentence takes its best number's
+score, or `floor` when it has none, and `StanceClassifier` blends that with the
+sentence model's score for the labels in `numbers.labels`.
+
+Training and the one-sentence path work on token strings (`mention_features`); the
+batch path (`batch_number_scores`) computes the same features as integer keys on the
+fast scorer's id arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ArtifactError, TrainingError
+from .features import CUE_CLASS, NUMBER_CLASSES, tokenize
+from .scorer import IntMap
+
+CUE_CLASSES = frozenset(CUE_CLASS.values())
+# Sentence edges; a token never holds a space, so these can be no text's token.
+START, END = "<sentence start>", "<sentence end>"
+PAIRS = ((-2, -1), (-1, 1), (1, 2))
+
+Feature = tuple[int, str, str]  # (slot, token, second token of a pair or "")
+
+
+def offsets(window: int) -> list[int]:
+    """The neighbour positions scored one by one: -window..-1, 1..window."""
+    return [*range(-window, 0), *range(1, window + 1)]
+
+
+def slot_names(window: int) -> list[str]:
+    """Readable name of each feature slot (for the model card)."""
+    return ["class", "figure", *(f"{d:+d}" for d in offsets(window)),
+            *(f"{a:+d},{b:+d}" for a, b in PAIRS)]
+
+
+def plain_tokens(tokens: Sequence[str]) -> tuple[list[str], list[str | None]]:
+    """The tokens without class tokens, and for each the class of the number it is.
+
+    `features.tokenize` wraps each number as `<cls> shape <cls>` and follows cue words
+    with their class: number classes pair up (even ones open), a number is the token
+    right after an opening class token, and cue classes are dropped.
+    """
+    words: list[str] = []
+    classes: list[str | None] = []
+    rank, pending = 0, None
+    for tok in tokens:
+        if tok in NUMBER_CLASSES:
+            pending = tok if rank % 2 == 0 else None
+            rank += 1
+        elif tok in CUE_CLASSES:
+            pending = None
+        else:
+            words.append(tok)
+            classes.append(pending)
+            pending = None
+    return words, classes
+
+
+def mention_features(text: str, window: int) -> list[list[Feature]]:
+    """The features of each number in a sentence, in order; [] when it has none."""
+    words, classes = plain_tokens(tokenize(text))
+    n = len(words)
+    offs = offsets(window)
+
+    def at(j: int) -> str:
+        return words[j] if 0 <= j < n else (START if j < 0 else END)
+
+    out = []
+    for p, cls in enumerate(classes):
+        if cls is None:
+            continue
+        feats: list[Feature] = [(0, cls, ""), (1, words[p], "")]
+        feats += [(2 + k, at(p + d), "") for k, d in enumerate(offs)]
+        feats += [(2 + len(offs) + k, at(p + a), at(p + b)) for k, (a, b) in enumerate(PAIRS)]
+        out.append(feats)
+    return out
+
+
+def _text(record: Any) -> str:
+    return record if isinstance(record, str) else record["text"]
+
+
+class NumberModel:
+    """One logistic regression per label over number mentions; a sentence scores its best number.
+
+    Each mention is a training example carrying its sentence's label and weight
+    (binary features, balanced class weights), so a sentence without the label
+    teaches that none of its numbers counts.
+    """
+
+    def __init__(self, labels: Sequence[str], window: int = 3, C: float = 1.0,
+                 floor: float = -6.0, max_iter: int = 2000, random_state: int | None = 0) -> None:
+        self.labels = tuple(labels)
+        self.window = window
+        self.C = C
+        self.floor = floor
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _matrix(self, mentions: list[list[list[Feature]]]) -> tuple[Any, np.ndarray]:
+        """(mention x feature 0/1 matrix over the fitted vocabulary, sentence of each mention)."""
+        from scipy import sparse  # training only: loading a model never imports SciPy
+        vocab = self.vocabulary_
+        indices: list[int] = []
+        indptr = [0]
+        rows: list[int] = []
+        for i, sentence in enumerate(mentions):
+            for feats in sentence:
+                indices.extend(sorted(c for c in map(vocab.get, feats) if c is not None))
+                indptr.append(len(indices))
+                rows.append(i)
+        X = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32),
+                               np.asarray(indptr, dtype=np.int32)),
+                              shape=(len(rows), len(vocab)))
+        return X, np.asarray(rows, dtype=np.int64)
+
+    def fit(self, X: Sequence[Any], Y: np.ndarray, sample_weight: np.ndarray | None = None
+            ) -> "NumberModel":
+        """Fit on sentences X (strings or records) and their 0/1 labels Y (n, len(labels)).
+
+        `sample_weight` (n, len(labels)) gives each sentence's weight per label; mentions
+        of sentences with weight 0 for a label are left out of that label's model.
+        """
+        from sklearn.linear_model import LogisticRegression  # training only, as above
+        mentions = [mention_features(_text(x), self.window) for x in X]
+        feats = sorted({f for sentence in mentions for m in sentence for f in m})
+        self.vocabulary_ = {f: i for i, f in enumerate(feats)}
+        self.features_ = feats
+        Xm, rows = self._matrix(mentions)
+        Y = np.asarray(Y)
+        W = np.ones(Y.shape) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.coef_ = np.zeros((len(self.labels), len(feats)))
+        self.intercept_ = np.zeros(len(self.labels))
+        for j, label in enumerate(self.labels):
+            keep = W[rows, j] > 0
+            y = Y[rows[keep], j]
+            if len(y) == 0 or y.min() == y.max():
+                raise TrainingError(
+                    f"numbers: label '{label}' needs numbers both in sentences with it and in "
+                    "sentences without it; annotate more or set numbers.labels: []")
+            est = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
+                                     max_iter=self.max_iter, random_state=self.random_state)
+            est.fit(Xm[keep], y, sample_weight=W[rows[keep], j])
+            self.coef_[j], self.intercept_[j] = est.coef_[0], est.intercept_[0]
+        return self
+
+    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+        """Per sentence and label, the best number's linear score (`floor` without numbers)."""
+        mentions = [mention_features(_text(x), self.window) for x in X]
+        out = np.full((len(mentions), len(self.labels)), float(self.floor))
+        Xm, rows = self._matrix(mentions)
+        if len(rows):
+            np.maximum.at(out, rows, np.asarray(Xm @ self.coef_.T) + self.intercept_)
+        return out
+
+    def export(self, tokens: list[str]) -> dict[str, Any]:
+        """The fitted numbers for the artifact. Tokens of the features are appended to
+        `tokens` (the scorer's token list) and the table refers to them by position;
+        -1 is "no second token", -2 the sentence start and -3 its end."""
+        index = {t: i for i, t in enumerate(tokens)}
+        special = {START: -2, END: -3, "": -1}
+
+        def code(tok: str) -> int:
+            if tok in special:
+                return special[tok]
+            if tok not in index:
+                index[tok] = len(tokens)
+                tokens.append(tok)
+            return index[tok]
+
+        table = np.array([(slot, code(a), code(b)) for slot, a, b in self.features_],
+                         dtype=np.int32).reshape(-1, 3)
+        return {"table": table, "coef": np.ascontiguousarray(self.coef_.T, dtype=np.float64),
+                "intercept": [float(v) for v in self.intercept_], "labels": list(self.labels),
+                "window": self.window, "floor": float(self.floor)}
+
+    def top_features(self, n: int = 10) -> dict[str, list[tuple[str, float]]]:
+        """The n mention features with the largest positive weight per label."""
+        names = slot_names(self.window)
+        out = {}
+        for j, label in enumerate(self.labels):
+            idx = np.argsort(-self.coef_[j], kind="stable")[:n]
+            out[label] = [(f"{names[self.features_[i][0]]}={' '.join(filter(None, self.features_[i][1:]))}",
+                           round(float(self.coef_[j, i]), 4)) for i in idx]
+        return out
+
+
+class NumberScorer:
+    """The exported number model, scoring a batch of token-id arrays with NumPy alone."""
+
+    def __init__(self, exported: dict[str, Any], tokens: list[str], size: int,
+                 is_number: np.ndarray, is_cue: np.ndarray) -> None:
+        """`tokens` is the scorer's token list (the table's token positions are ids in
+        it), `size` the word index's id count; `is_number`/`is_cue` flag the ids of
+        number-class and cue-class tokens."""
+        self.labels = list(exported["labels"])
+        self.window = int(exported["window"])
+        self.floor = float(exported["floor"])
+        self.coef = np.asarray(exported["coef"], dtype=np.float64)
+        self.intercept = np.asarray(exported["intercept"], dtype=np.float64)
+        self.start, self.end, self.width = size, size + 1, size + 2
+        self.is_number, self.is_cue = is_number, is_cue
+        table = np.asarray(exported["table"], dtype=np.int64).reshape(-1, 3)
+        if self.coef.shape != (len(table), len(self.labels)):
+            raise ArtifactError("number model: weight shapes do not match its feature table")
+        self.map = IntMap(self._keys(table[:, 0], self._ids(table[:, 1]),
+                                     self._ids(table[:, 2])), np.arange(len(table)))
+        self._table, self._tokens = table, tokens
+        self._lookup: dict[Feature, int] | None = None
+
+    def _features(self) -> dict[Feature, int]:
+        """Feature -> row of the table; built on first use, so batch callers never pay for it."""
+        if self._lookup is None:
+            name = {-1: "", -2: START, -3: END}
+
+            def tok(code: int) -> str:
+                return name[code] if code < 0 else self._tokens[code]
+            self._lookup = {(int(s), tok(a), tok(b)): i
+                            for i, (s, a, b) in enumerate(self._table.tolist())}
+        return self._lookup
+
+    def scores_of(self, texts: Sequence[Any]) -> np.ndarray:
+        """The same scores one sentence at a time from token strings (the path for one
+        sentence, and for texts the batch path does not take)."""
+        lookup = self._features()
+        out = np.full((len(texts), len(self.labels)), self.floor)
+        for i, text in enumerate(texts):
+            for feats in mention_features(_text(text), self.window):
+                fid = [j for j in map(lookup.get, feats) if j is not None]
+                out[i] = np.maximum(out[i], self.intercept + self.coef[fid].sum(axis=0))
+        return out
+
+    def best_number_features(self, record: Any) -> list[tuple[str, np.ndarray]]:
+        """The features of each label's best number in one sentence, named as on the
+        model card, with their weights (zero for the labels whose best number it is not)."""
+        lookup, names = self._features(), slot_names(self.window)
+        mentions = [[(f, lookup[f]) for f in feats if f in lookup]
+                    for feats in mention_features(_text(record), self.window)]
+        if not mentions:
+            return []
+        scores = np.array([self.coef[[i for _, i in m]].sum(axis=0) if m else
+                           np.zeros(len(self.labels)) for m in mentions])
+        best = scores.argmax(axis=0)
+        out = []
+        for m_idx in sorted(set(best.tolist())):
+            mask = best == m_idx
+            for (slot, a, b), i in mentions[m_idx]:
+                out.append((f"number {names[slot]}={' '.join(filter(None, (a, b)))}",
+                            np.where(mask, self.coef[i], 0.0)))
+        return out
+
+    def _ids(self, codes: np.ndarray) -> np.ndarray:
+        """Table codes to token ids (-2 start, -3 end; -1 stays "none")."""
+        return np.where(codes == -2, self.start, np.where(codes == -3, self.end, codes))
+
+    def _keys(self, slot: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (np.asarray(slot, dtype=np.int64) * self.width + a) * (self.width + 1) + (b + 1)
+
+    def scores(self, tid: np.ndarray, row: np.ndarray, n: int) -> np.ndarray:
+        """(n, labels) best-number scores of the rows of `tid` (ids with class tokens,
+        rows non-decreasing): `NumberModel.decision_function` on the same sentences."""
+        out = np.full((n, len(self.labels)), self.floor)
+        is_num, is_cue = self.is_number[tid], self.is_cue[tid]
+        pos = np.flatnonzero(is_num)
+        if not len(pos):
+            return out
+        r = row[pos]
+        rank = np.arange(len(pos)) - np.searchsorted(r, r, side="left")
+        opener = pos[rank % 2 == 0]
+        opener = opener[opener + 1 < len(tid)]
+        nxt = opener + 1
+        ok = ~is_num[nxt] & ~is_cue[nxt] & (row[nxt] == row[opener])
+        opener, nxt = opener[ok], nxt[ok]
+        if not len(nxt):
+            return out
+        plain = ~is_num & ~is_cue
+        where = np.cumsum(plain) - 1
+        words, wrow = tid[plain], row[plain]
+        at = where[nxt]
+        lo = np.searchsorted(wrow, wrow[at], side="left")
+        hi = np.searchsorted(wrow, wrow[at], side="right")
+        last = len(words) - 1
+
+        def word(d: int) -> np.ndarray:
+            j = at + d
+            return np.where(j < lo, self.start,
+                            np.where(j >= hi, self.end, words[np.clip(j, 0, last)]))
+
+        none = np.full(len(at), -1, dtype=np.int64)
+        slots = [(tid[opener], none), (words[at], none)]
+        slots += [(word(d), none) for d in offsets(self.window)]
+        slots += [(word(a), word(b)) for a, b in PAIRS]
+        keys = np.stack([self._keys(s, a, b) for s, (a, b) in enumerate(slots)], axis=1)
+        fid = self.map.get(keys.ravel()).reshape(keys.shape)
+        hit = fid >= 0
+        score = np.zeros((len(at), len(self.labels)))
+        m, _ = np.nonzero(hit)
+        np.add.at(score, m, self.coef[fid[hit]])
+        score += self.intercept
+        np.maximum.at(out, wrow[at], score)
+        return out
