@@ -15,6 +15,13 @@ def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str]:
     return split_marked(batch_text(texts, number_shapes))
 
 
+def test_numeric_character_references_are_characters_not_numbers() -> None:
+    from stancekit.features import char_refs
+    assert char_refs("Bryn F&#244;n's pr&#233;cis cost &#163;5") == "Bryn Fôn's précis cost £5"
+    assert char_refs("&#8220;Yes&#8221;&#0;&#99999999;") == "“Yes”&#0;&#99999999;"
+    assert tokenize("F&#244;n: &#8220;yes&#8221;") == ["fôn", ":", "“", "yes", "”"]
+
+
 def test_intmap_matches_a_dict() -> None:
     rng = np.random.default_rng(0)
     keys = np.unique(rng.integers(0, 10**12, 5000))
@@ -59,7 +66,8 @@ def _random_texts(n: int) -> list[str]:
     rnd = random.Random(7)
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     alphabet = (list("abcdeXYZ019£$€%'’_<>") + list(_ALONE.replace("\x00", "")) + list(_SPACE)
-                + spaces + ["é", "ß", "Ω", "Σ", "語", "😀", "İ"] + [" may ", " per cent"])
+                + spaces + ["é", "ß", "Ω", "Σ", "語", "😀", "İ"] + [" may ", " per cent"]
+                + ["&#233;", "&#8220;", "&#0;", "&#160;", "&#"])
     return ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60))) for _ in range(n)]
 
 

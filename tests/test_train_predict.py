@@ -56,7 +56,8 @@ def test_fast_path_equals_sklearn_pipeline(trained: Path) -> None:
     texts = [json.loads(t)["text"] for t in texts] + ["", "Nothing known here zzqx."]
     # edge apostrophes of both kinds, non-ASCII digits (words, not numbers), no-break spaces
     texts += ["He said 'rock 'n' roll’ was ‘fine’n’good'.", "x'’y said ’twas '90s",
-              "Some ٣ people paid £٣.", "Costs\u00a0rose\u20035% to £1.4bn\u3000today."]
+              "Some ٣ people paid £٣.", "Costs\u00a0rose\u20035% to £1.4bn\u3000today.",
+              "Bryn F&#244;n paid &#163;5 for a pr&#233;cis, &#8220;now&#8221; &#0; &#99999999;"]
     texts = texts * 30  # over two of the scorer's 2,000-sentence chunks
     assert len(texts) > 2 * predict._CHUNK
     assert np.allclose(model.predict_scores(texts), clf.predict_proba(texts), rtol=1e-9, atol=1e-12)

@@ -88,6 +88,21 @@ def number_class(lead: str, body: str | None, suf: str | None, per_cent: str | N
     return "<num>"
 
 
+_CHAR_REF = re.compile(r"&#([0-9]{1,7});")
+
+
+def _letter(match: re.Match) -> str:
+    code = int(match.group(1))
+    ch = chr(code) if code < 0x110000 else ""
+    return ch if ch.isprintable() or ch.isspace() else match.group()
+
+
+def char_refs(text: str) -> str:
+    """'pr&#233;cis' -> 'précis': a numeric character reference (raw HTML left in the
+    text) is the character it names, not a number. Control characters stay references."""
+    return _CHAR_REF.sub(_letter, text) if "&#" in text else text
+
+
 _MASK = str.maketrans({**{str(d): "0" for d in range(10)}, ",": "'", ".": "_"})
 
 
@@ -166,7 +181,7 @@ def batch_text(texts: list[str], number_shapes: bool = True) -> str | None:
     joined = SEP.join(texts)
     if SEP in joined and joined.count(SEP) != len(texts) - 1:
         return None
-    low = joined.lower()
+    low = char_refs(joined).lower()
     if number_shapes and _DIGIT.search(low):
         low = _NUMBER.sub(_shape, low)
     return _mark(low) + SEP
@@ -177,7 +192,7 @@ def tokenize(text: str, number_shapes: bool = True) -> list[str]:
 
     Numbers are shaped by one regex substitution before splitting.
     """
-    low = text.lower()
+    low = char_refs(text).lower()
     if not number_shapes:
         return _split(low)
     if _DIGIT.search(low):
