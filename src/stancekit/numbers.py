@@ -67,7 +67,10 @@ def plain_tokens(tokens: Sequence[str]) -> tuple[list[str], list[str | None]]:
 
 def mention_features(text: str, window: int) -> list[list[Feature]]:
     """The features of each number in a sentence, in order; [] when it has none."""
-    words, classes = plain_tokens(tokenize(text))
+    tokens = tokenize(text)
+    if NUMBER_CLASSES.isdisjoint(tokens):  # most sentences: one set check, no Python loop
+        return []
+    words, classes = plain_tokens(tokens)
     n = len(words)
     offs = offsets(window)
 
