@@ -31,7 +31,8 @@ Each row changes one thing from the row before it.
 | + rule labels for accusation and denial at weight 0.03 | 0.722 | 0.575 | 0.501 | 0.965 | 0.845 |
 | + pence shaped as money (`80p` -> `<money> 00p <money>`) | 0.724 | 0.577 | 0.501 | 0.965 | 0.852 |
 | + refit on train + validation after tuning the thresholds (`split.refit`) | 0.736 | 0.602 | 0.513 | 0.964 | 0.866 |
-| + a number model for statistic (`numbers`): each number scored by its own logistic regression from its class, shape and 3 tokens each side; the sentence's best number blended 0.7 : 0.3 with the sentence model (**shipped config**) | {macro_f1:.3f} | {accusation:.3f} | {denial:.3f} | {quote:.3f} | {statistic:.3f} |
+| + a number model for statistic (`numbers`): each number scored by its own logistic regression from its class, shape and 3 tokens each side; the sentence's best number blended 0.7 : 0.3 with the sentence model. Over three article splits (seeds 13, 14, 15): mean 0.735 -> 0.741, statistic 0.866 -> 0.891 | 0.744 | 0.602 | 0.513 | 0.964 | 0.897 |
+| + numeric character references read as the characters they name (`F&#244;n` is not a number) (**shipped config**) | {macro_f1:.3f} | {accusation:.3f} | {denial:.3f} | {quote:.3f} | {statistic:.3f} |
 
 Tried and dropped, each measured the same way against the row it would extend:
 
@@ -81,6 +82,12 @@ Tried and dropped, each measured the same way against the row it would extend:
 | number model: multiple-instance re-labelling (only the best number of a statistic sentence stays positive); log-sum-exp instead of max; no class weights | -0.001; -0.001; -0.001 |
 | number model: self-training on the unlabelled BBC articles' numbers (weight 0.1 / 0.3, margin 1 / 2) | -0.001 / -0.001 |
 | the same construction for accusation (windows around `<acc>` cues) and denial (around `<den>`, `<neg>`, `<def>`) | -0.001 / +0.001 |
+| number model: number words generalised (`word`, digit count) beside the shape; neighbours with a plural s stripped | -0.006 / -0.005 (statistic) |
+| number model: blend weight chosen per run on the validation split (0.5-0.9) instead of fixed 0.7 | +0.000 |
+| statistic's sentence model trained only on sentences that have a number (the number model's floor covers the rest), blend 0.7 / 0.5 | -0.001 / +0.000 (three splits) |
+| the same construction for quotes: each quoted span scored from its length, first and last word and the words around its marks (scare quotes and titles against partial quotes), blended 0.5 | +0.001 (quote +0.003) |
+| sentence length buckets (8 or 12 tokens wide) as context features; position buckets (2-4, 5-9, 10+) | +0.001 (three splits; acc +0.005) / +0.000 |
+| a `<neg_s>` class after the 2,168 words VADER's lexicon rates -1.5 or below (also `<pos_s>` at +-1.0) | +0.001 (three splits; denial +0.004, statistic -0.002) / -0.000 |
 """
 
 
@@ -140,15 +147,22 @@ def render(r: dict) -> str:
           f"{ev['macro_f1']['high']:.3f}, statistic {ev['statistic']['low']:.3f}-"
           f"{ev['statistic']['high']:.3f}: one split of {ev['articles']} articles cannot "
           "settle a difference this small." if ev else "")
+    mean = r["stancekit-cv"].get("cv5_mean")
+    splits = r["stancekit-cv"].get("cv5_splits", {})
+    cv_ok = ok(cv) and (mean is None or ok(mean))
+    over = (f" Over {len(splits)} different article splits (seeds {', '.join(splits)}: "
+            + ", ".join(f"{v['macro_f1']:.3f}" for v in splits.values())
+            + f") the mean is {mean['macro_f1']:.3f} (quote {mean['quote']:.3f}, statistic "
+            f"{mean['statistic']:.3f}): **{'met' if ok(mean) else 'not met'}**." if mean else "")
     quality = (
         f"- Target: macro-F1 0.75 with quote 0.95 and statistic 0.90 on held-out articles. "
         f"Test split: {t['macro_f1']:.3f} (quote {t['quote']:.3f}, statistic "
         f"{t['statistic']:.3f}): **{'met' if ok(t) else 'not met'}**.{ci} Article-grouped "
         f"5-fold CV: {cv['macro_f1']:.3f} (quote {cv['quote']:.3f}, statistic "
-        f"{cv['statistic']:.3f}): **{'met' if ok(cv) else 'not met'}**. CV averages five "
+        f"{cv['statistic']:.3f}): **{'met' if ok(cv) else 'not met'}**.{over} CV averages five "
         "held-out folds (every gold article held out once) and is the better estimate for "
         "articles we have never seen; "
-        f"{'both clear the target' if ok(t) and ok(cv) else 'the target counts as met only when CV clears it'}."
+        f"{'all clear the target' if ok(t) and cv_ok else 'the target counts as met only when CV clears it on every split measured'}."
         " Every baseline is far behind on the same split.")
     return f"""# Benchmarks
 
