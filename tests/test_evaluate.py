@@ -119,7 +119,7 @@ def test_exclusive_label_set_through_config(workdir: Path, tmp_path: Path) -> No
     gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
     res = run_cli("train", "configs/default.yaml", "--set", f"data.gold=[{gold}]",
                   "--set", "labels.names=[quoted, reported]", "--set", "labels.exclusive=true",
-                      "--set", "numbers.labels=[]",
+                  "--set", "numbers.labels=[]",
                   "--set", "output.name=exclusive", "--json", cwd=workdir)
     assert res.returncode == 0, res.stderr
     art = json.loads(res.stdout)["artifact"]

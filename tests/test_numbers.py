@@ -99,3 +99,44 @@ def test_loading_and_scoring_never_import_scikit_learn(trained) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(trained)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_number_model_serves_any_label_set_by_config(workdir, tmp_path) -> None:
+    """An exclusive schema of the user's own, with the number model on one of its labels:
+    trained through the CLI, and the fast path still equals scikit-learn."""
+    import joblib
+    import stancekit
+    from conftest import ROOT, run_cli
+    rows = [json.loads(l) for l in (ROOT / "data/gold.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["labels"] = ["counted"] if "statistic" in r["labels"] else ["other"]
+    gold = tmp_path / "counted.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run_cli("train", "configs/default.yaml", "--set", f"data.gold=[{gold}]",
+                  "--set", "labels.names=[counted, other]", "--set", "labels.exclusive=true",
+                  "--set", "numbers.labels=[counted]", "--set", f"output.dir={tmp_path}",
+                  "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    art = json.loads(res.stdout)["artifact"]
+    model, clf = stancekit.load(art), joblib.load(f"{art}/pipeline.joblib")
+    assert model.metadata["labels"] == ["counted", "other"]
+    texts = ["Turnout was 72%.", "He left on Monday.", "Two of 13 were women.", "x"] * 600
+    assert np.allclose(model.predict_scores(texts), clf.predict_proba(texts), rtol=1e-9, atol=1e-12)
+    assert all(len(p) == 1 for p in model.predict(texts))
+
+
+def test_number_weights_are_verified_and_shown(trained, tmp_path) -> None:
+    import shutil
+    import stancekit
+    from stancekit.errors import ArtifactError
+    from conftest import run_cli
+    res = run_cli("info", str(trained))
+    assert res.returncode == 0
+    assert "numbers    statistic also scored number by number (weight 0.7, window 3)" in res.stdout
+    copy = tmp_path / "m"
+    shutil.copytree(trained, copy)
+    with open(copy / "number_coef.npy", "r+b") as fh:
+        fh.seek(-8, 2)
+        fh.write(b"\x00" * 8)
+    with pytest.raises(ArtifactError, match="number_coef.npy: sha256 mismatch"):
+        stancekit.load(copy)

@@ -267,6 +267,10 @@ def info(model: str, as_json: bool, root: str | None) -> None:
             click.echo(f"labels     {', '.join(meta['labels'])}"
                        f"{' (exclusive)' if meta.get('exclusive') else ''}")
             click.echo("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
+            numbers = (meta.get("weights") or {}).get("numbers")
+            if numbers:
+                click.echo(f"numbers    {', '.join(numbers['labels'])} also scored number by number "
+                           f"(weight {numbers['weight']:g}, window {numbers['window']})")
             click.echo(f"dataset    {meta['dataset']['fingerprint'][:16]} "
                        f"({meta['dataset']['sentences']} sentences)")
             for split, mt in meta.get("metrics", {}).items():
