@@ -25,6 +25,13 @@ def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subproces
                           env={**os.environ, "STANCEKIT_ARTIFACTS": str(cwd / "artifacts")})
 
 
+def corrupt_tail(path: Path) -> None:
+    """Overwrite a file's last 8 bytes with zeros (a tampered or truncated weight file)."""
+    with open(path, "r+b") as fh:
+        fh.seek(-8, 2)
+        fh.write(b"\x00" * 8)
+
+
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repo's configs and data, so tests never write into the checkout."""

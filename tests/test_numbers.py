@@ -129,14 +129,12 @@ def test_number_weights_are_verified_and_shown(trained, tmp_path) -> None:
     import shutil
     import stancekit
     from stancekit.errors import ArtifactError
-    from conftest import run_cli
+    from conftest import corrupt_tail, run_cli
     res = run_cli("info", str(trained))
     assert res.returncode == 0
     assert "numbers    statistic also scored number by number (weight 0.7, window 3)" in res.stdout
     copy = tmp_path / "m"
     shutil.copytree(trained, copy)
-    with open(copy / "number_coef.npy", "r+b") as fh:
-        fh.seek(-8, 2)
-        fh.write(b"\x00" * 8)
+    corrupt_tail(copy / "number_coef.npy")
     with pytest.raises(ArtifactError, match="number_coef.npy: sha256 mismatch"):
         stancekit.load(copy)

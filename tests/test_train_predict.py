@@ -15,7 +15,7 @@ import stancekit
 from stancekit import predict
 from stancekit.errors import ArtifactError, ModelNotFoundError
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, corrupt_tail, run_cli
 
 
 def test_artifact_layout_and_manifest(trained: Path) -> None:
@@ -113,9 +113,7 @@ def test_behaviour_statistic_and_quote() -> None:
 def test_tampered_and_foreign_files_are_refused(trained: Path, tmp_path: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(trained, copy)
-    with open(copy / "coef.npy", "r+b") as fh:
-        fh.seek(-8, 2)
-        fh.write(b"\x00" * 8)
+    corrupt_tail(copy / "coef.npy")
     with pytest.raises(ArtifactError, match="coef.npy: sha256 mismatch"):
         stancekit.load(copy)
     shutil.rmtree(copy)
