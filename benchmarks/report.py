@@ -88,6 +88,8 @@ Tried and dropped, each measured the same way against the row it would extend:
 | the same construction for quotes: each quoted span scored from its length, first and last word and the words around its marks (scare quotes and titles against partial quotes), blended 0.5 | +0.001 (quote +0.003) |
 | sentence length buckets (8 or 12 tokens wide) as context features; position buckets (2-4, 5-9, 10+) | +0.001 (three splits; acc +0.005) / +0.000 |
 | a `<neg_s>` class after the 2,168 words VADER's lexicon rates -1.5 or below (also `<pos_s>` at +-1.0) | +0.001 (three splits; denial +0.004, statistic -0.002) / -0.000 |
+| length buckets and the VADER class together | +0.001 (three splits): the two do not add up |
+| thresholds at the peak of the F1 curve smoothed over 7 or 13 grid steps, instead of its raw maximum | -0.001 / +0.000 (three splits) |
 """
 
 
@@ -181,7 +183,8 @@ gold sentences only), scored on its held-out **test articles** (1,069 sentences)
 Throughput is batch prediction over all 41,118 sentences of `bbc-news.jsonl`
 (segmented by stancekit), from the raw sentence strings to per-label output, fastest
 of 5 calls for every system; latency is one sentence
-through each Python API; cold start is the wall clock of `stancekit predict MODEL "one
+through each Python API (for stancekit the slower of a sentence without and one with
+figures); cold start is the wall clock of `stancekit predict MODEL "one
 sentence"` (median of 5). This machine's timings vary by up to a third between runs;
 the ratios below are from one run.
 

@@ -112,13 +112,17 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     # the CLI scores the same articles with the same model: a cross-check of both paths
     assert out["evaluate_cli"]["macro_f1"]["value"] == out["test"]["macro_f1"], out
     out["throughput_sps"] = _best_rate(lambda: model.predict_scores(sents), len(sents))
-    one = "The minister denied the claims, calling them complete nonsense."
-    for _ in range(200):
-        model.predict([one])
-    t = time.perf_counter()
-    for _ in range(2000):
-        model.predict([one])
-    out["latency_ms"] = round((time.perf_counter() - t) / 2000 * 1000, 4)
+    # the slower of a sentence without and one with figures (the number model's work)
+    latencies = []
+    for one in ("The minister denied the claims, calling them complete nonsense.",
+                "Turnout rose to 61% from 58% in 2001, with 2,000 more voters."):
+        for _ in range(200):
+            model.predict([one])
+        t = time.perf_counter()
+        for _ in range(2000):
+            model.predict([one])
+        latencies.append((time.perf_counter() - t) / 2000 * 1000)
+    out["latency_ms"] = round(max(latencies), 4)
     exe = Path(sys.executable).parent / "stancekit"
     times = []
     for _ in range(5):

@@ -252,7 +252,10 @@ class Analyzer:
     neighbours: bool = True
 
     def __call__(self, record: Any) -> list[str]:
-        toks, extras = self.split(record)
+        return self.features(*self.split(record))
+
+    def features(self, toks: list[str], extras: list[str]) -> list[str]:
+        """Every feature string from `split`'s tokens and extras (what `__call__` returns)."""
         feats = _word_ngrams(toks, self.word_ngrams)
         feats.extend(extras)
         return feats

@@ -67,7 +67,11 @@ def plain_tokens(tokens: Sequence[str]) -> tuple[list[str], list[str | None]]:
 
 def mention_features(text: str, window: int) -> list[list[Feature]]:
     """The features of each number in a sentence, in order; [] when it has none."""
-    tokens = tokenize(text)
+    return token_mentions(tokenize(text), window)
+
+
+def token_mentions(tokens: list[str], window: int) -> list[list[Feature]]:
+    """`mention_features` from the sentence's tokens (`features.tokenize`, number shapes on)."""
     if NUMBER_CLASSES.isdisjoint(tokens):  # most sentences: one set check, no Python loop
         return []
     words, classes = plain_tokens(tokens)
@@ -219,6 +223,7 @@ class NumberScorer:
                                      self._ids(table[:, 2])), np.arange(len(table)))
         self._table, self._tokens = table, tokens
         self._lookup: dict[Feature, int] | None = None
+        self._columns: list[list[float]] | None = None
 
     def _features(self) -> dict[Feature, int]:
         """Feature -> row of the table; built on first use, so batch callers never pay for it."""
@@ -232,14 +237,27 @@ class NumberScorer:
         return self._lookup
 
     def scores_of(self, texts: Sequence[Any]) -> np.ndarray:
-        """The same scores one sentence at a time from token strings (the path for one
-        sentence, and for texts the batch path does not take)."""
+        """The same scores one sentence at a time from token strings (the path for texts
+        the batch path does not take)."""
+        return self.scores_of_tokens([tokenize(_text(t)) for t in texts])
+
+    def scores_of_tokens(self, token_lists: Sequence[list[str]]) -> np.ndarray:
+        """`scores_of` from each sentence's tokens (the one-sentence path has them already).
+
+        Plain Python sums: a sentence has a handful of numbers, and a few NumPy calls
+        per sentence would cost more than the arithmetic."""
         lookup = self._features()
-        out = np.full((len(texts), len(self.labels)), self.floor)
-        for i, text in enumerate(texts):
-            for feats in mention_features(_text(text), self.window):
-                fid = [j for j in map(lookup.get, feats) if j is not None]
-                out[i] = np.maximum(out[i], self.intercept + self.coef[fid].sum(axis=0))
+        if self._columns is None:
+            self._columns = [list(c) for c in self.coef.T.tolist()]
+        columns, base = self._columns, self.intercept.tolist()
+        out = np.full((len(token_lists), len(self.labels)), self.floor)
+        for i, tokens in enumerate(token_lists):
+            best = [self.floor] * len(base)
+            for feats in token_mentions(tokens, self.window):
+                found = [r for r in map(lookup.get, feats) if r is not None]
+                for j, column in enumerate(columns):
+                    best[j] = max(best[j], base[j] + sum(map(column.__getitem__, found)))
+            out[i] = best
         return out
 
     def best_number_features(self, record: Any) -> list[tuple[str, np.ndarray]]:

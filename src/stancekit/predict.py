@@ -187,7 +187,8 @@ class Model:
 
     def _decision_one(self, record: Any) -> np.ndarray:
         """One sentence with a handful of NumPy calls: the low-latency path for services."""
-        counts = Counter(map(self._vocab.get, self._analyzer(record)))
+        toks, extras = self._analyzer.split(record)
+        counts = Counter(map(self._vocab.get, self._analyzer.features(toks, extras)))
         counts.pop(None, None)
         out = self._intercept.copy()
         if counts:
@@ -198,8 +199,11 @@ class Model:
             val = tf * self._idf[ids]
             val /= np.sqrt(val @ val)
             out += val @ self._coef[ids]
-        if self._numbers is not None:
-            self._blend(out[None, :], self._numbers.scores_of([record]))
+        if self._numbers is not None:  # the number model reads the same tokens
+            numbers = self._numbers.scores_of_tokens([toks])[0]
+            w = self._number_weight
+            for j, col in enumerate(self._number_cols):
+                out[col] = (1 - w) * out[col] + w * numbers[j]
         return out
 
     def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:
