@@ -15,6 +15,7 @@ fast scorer's id arrays.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -75,19 +76,17 @@ def token_mentions(tokens: list[str], window: int) -> list[list[Feature]]:
     if NUMBER_CLASSES.isdisjoint(tokens):  # most sentences: one set check, no Python loop
         return []
     words, classes = plain_tokens(tokens)
-    n = len(words)
-    offs = offsets(window)
-
-    def at(j: int) -> str:
-        return words[j] if 0 <= j < n else (START if j < 0 else END)
-
+    pad = max(window, 2)  # sentence edges as tokens, so neighbours need no bounds checks
+    padded = [START] * pad + words + [END] * pad
+    singles = [(2 + k, d + pad) for k, d in enumerate(offsets(window))]
+    pairs = [(2 + len(singles) + k, a + pad, b + pad) for k, (a, b) in enumerate(PAIRS)]
     out = []
     for p, cls in enumerate(classes):
         if cls is None:
             continue
         feats: list[Feature] = [(0, cls, ""), (1, words[p], "")]
-        feats += [(2 + k, at(p + d), "") for k, d in enumerate(offs)]
-        feats += [(2 + len(offs) + k, at(p + a), at(p + b)) for k, (a, b) in enumerate(PAIRS)]
+        feats += [(slot, padded[p + d], "") for slot, d in singles]
+        feats += [(slot, padded[p + a], padded[p + b]) for slot, a, b in pairs]
         out.append(feats)
     return out
 
@@ -223,7 +222,7 @@ class NumberScorer:
                                      self._ids(table[:, 2])), np.arange(len(table)))
         self._table, self._tokens = table, tokens
         self._lookup: dict[Feature, int] | None = None
-        self._columns: list[list[float]] | None = None
+        self._weights: list[dict[Feature, float]] | None = None
 
     def _features(self) -> dict[Feature, int]:
         """Feature -> row of the table; built on first use, so batch callers never pay for it."""
@@ -244,20 +243,20 @@ class NumberScorer:
     def scores_of_tokens(self, token_lists: Sequence[list[str]]) -> np.ndarray:
         """`scores_of` from each sentence's tokens (the one-sentence path has them already).
 
-        Plain Python sums: a sentence has a handful of numbers, and a few NumPy calls
-        per sentence would cost more than the arithmetic."""
-        lookup = self._features()
-        if self._columns is None:
-            self._columns = [list(c) for c in self.coef.T.tolist()]
-        columns, base = self._columns, self.intercept.tolist()
+        Plain Python sums over per-label feature -> weight dicts: a sentence has a
+        handful of numbers, and NumPy calls on arrays this small cost more than the
+        arithmetic."""
+        if self._weights is None:
+            lookup = self._features()
+            self._weights = [dict(zip(lookup, column[list(lookup.values())].tolist()))
+                             for column in self.coef.T]
         out = np.full((len(token_lists), len(self.labels)), self.floor)
         for i, tokens in enumerate(token_lists):
-            best = [self.floor] * len(base)
-            for feats in token_mentions(tokens, self.window):
-                found = [r for r in map(lookup.get, feats) if r is not None]
-                for j, column in enumerate(columns):
-                    best[j] = max(best[j], base[j] + sum(map(column.__getitem__, found)))
-            out[i] = best
+            mentions = token_mentions(tokens, self.window)
+            if mentions:
+                out[i] = [max(self.floor, *(b + sum(map(w.get, feats, repeat(0.0)))
+                                            for feats in mentions))
+                          for w, b in zip(self._weights, self.intercept.tolist())]
         return out
 
     def best_number_features(self, record: Any) -> list[tuple[str, np.ndarray]]:
