@@ -8,9 +8,9 @@ neighbour by position, three neighbour pairs); a sentence takes its best number'
 score, or `floor` when it has none, and `StanceClassifier` blends that with the
 sentence model's score for the labels in `numbers.labels`.
 
-Training and the one-sentence path work on token strings (`mention_features`); the
-batch path (`batch_number_scores`) computes the same features as integer keys on the
-fast scorer's id arrays.
+Training and the one-sentence path work on token strings (`mention_features`,
+`NumberModel`); the batch path (`NumberScorer.scores`) computes the same features as
+integer keys on the fast scorer's id arrays.
 """
 
 from __future__ import annotations
