@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import TrainingError
 from .features import Analyzer
-from .numbers import NumberModel
+from .numbers import NumberModel, blend
 from .scorer import ngram_table
 from .scoring import scores_from_decision, tune_thresholds
 
@@ -176,8 +176,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         Xt = self.vectorizer_.transform(X)
         dec = np.asarray(Xt @ self.coef_.T) + self.intercept_
         if getattr(self, "numbers_", None) is not None:
-            cols, w = self._number_columns(), self.number_weight
-            dec[:, cols] = (1 - w) * dec[:, cols] + w * self.numbers_.decision_function(X)
+            cols = self._number_columns()
+            dec[:, cols] = blend(dec[:, cols], self.numbers_.decision_function(X),
+                                 self.number_weight)
         return dec
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -32,6 +32,12 @@ PAIRS = ((-2, -1), (-1, 1), (1, 2))
 Feature = tuple[int, str, str]  # (slot, token, second token of a pair or "")
 
 
+def blend(sentence: Any, number: Any, weight: float) -> Any:
+    """The decision for a number model's label: `weight` of the number model's score,
+    the rest the sentence model's (arrays or plain floats alike)."""
+    return (1 - weight) * sentence + weight * number
+
+
 def offsets(window: int) -> list[int]:
     """The neighbour positions scored one by one: -window..-1, 1..window."""
     return [*range(-window, 0), *range(1, window + 1)]

@@ -22,7 +22,7 @@ from .errors import ArtifactError
 from itertools import repeat
 
 from .features import Analyzer
-from .numbers import NumberScorer
+from .numbers import NumberScorer, blend
 from .scorer import WordIndex, batch_columns, batch_ids
 from .scoring import decide, scores_from_decision
 from .segment import segment_article
@@ -153,13 +153,9 @@ class Model:
         if self._numbers is not None:
             numbers = self._numbers.scores(*ids, n) if ids is not None else \
                 self._numbers.scores_of(texts)
-            self._blend(out, numbers)
+            cols = self._number_cols
+            out[:, cols] = blend(out[:, cols], numbers, self._number_weight)
         return out
-
-    def _blend(self, out: np.ndarray, numbers: np.ndarray) -> None:
-        """Mix the number model's scores into its labels' columns (as `StanceClassifier`)."""
-        cols, w = self._number_cols, self._number_weight
-        out[:, cols] = (1 - w) * out[:, cols] + w * numbers
 
     def _add_sentence_scores(self, out: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
         """Add each row's TF-IDF dot products to `out`; the rows are never built.
@@ -201,9 +197,8 @@ class Model:
             out += val @ self._coef[ids]
         if self._numbers is not None:  # the number model reads the same tokens
             numbers = self._numbers.scores_of_tokens([toks])[0]
-            w = self._number_weight
             for j, col in enumerate(self._number_cols):
-                out[col] = (1 - w) * out[col] + w * numbers[j]
+                out[col] = blend(out[col], numbers[j], self._number_weight)
         return out
 
     def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:
