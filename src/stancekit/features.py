@@ -64,9 +64,11 @@ for _cls, _words in _CUES.items():
         CUE_CLASS.setdefault(_w, _cls)
 QUOTE_MARKS = frozenset("\"“”‘’'")
 _TAGGED = NUMBER_WORDS | frozenset(CUE_CLASS)
-_QUANTITIES = frozenset(("<money>", "<pct>", "<num>"))
-# Every class `number_class` gives a number.
-NUMBER_CLASSES = frozenset(("<money>", "<pct>", "<num>", "<year>", "<ord>", "<date>"))
+# The number classes that mark a quantity (ctx:quantity), and every class
+# `number_class` gives a number; the classes cue words get.
+QUANTITY_CLASSES = frozenset(("<money>", "<pct>", "<num>"))
+NUMBER_CLASSES = QUANTITY_CLASSES | frozenset(("<year>", "<ord>", "<date>"))
+CUE_CLASSES = frozenset(CUE_CLASS.values())
 _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
 
@@ -325,6 +327,6 @@ def _context_features(text: str, toks: list[str], ctx: Mapping[str, Any]) -> lis
         feats.append("ctx:headline")
     elif ctx.get("index") == 1:
         feats.append("ctx:lead")
-    if not _QUANTITIES.isdisjoint(toks):
+    if not QUANTITY_CLASSES.isdisjoint(toks):
         feats.append("ctx:quantity")
     return feats

@@ -21,10 +21,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ArtifactError, TrainingError
-from .features import CUE_CLASS, NUMBER_CLASSES, tokenize
+from .features import CUE_CLASSES, NUMBER_CLASSES, tokenize
 from .scorer import IntMap
 
-CUE_CLASSES = frozenset(CUE_CLASS.values())
 # Sentence edges; a token never holds a space, so these can be no text's token.
 START, END = "<sentence start>", "<sentence end>"
 PAIRS = ((-2, -1), (-1, 1), (1, 2))

@@ -16,10 +16,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import ArtifactError
-from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, NUMBER_CLASSES,
-                       NUMBER_WORDS, QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
+from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, CUE_CLASSES,
+                       NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
 
-_QUANTITY_TOKENS = ("<money>", "<pct>", "<num>")
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -190,7 +189,7 @@ class WordIndex:
         self.tokens: dict[str, int] = dict(zip(tokens, count()))
         T = len(self.tokens)
         self.base = T
-        extra = sorted({*NUMBER_WORDS, *CUE_CLASS, *CUE_CLASS.values(), *NUMBER_CLASSES,
+        extra = sorted({*NUMBER_WORDS, *CUE_CLASS, *CUE_CLASSES, *NUMBER_CLASSES,
                         *QUOTE_MARKS, SEP} - self.tokens.keys())
         self.tokens.update(zip(extra, count(T + 1)))
         self.size = size = T + 1 + len(extra)
@@ -225,11 +224,11 @@ class WordIndex:
         self.is_quote = np.zeros(size, dtype=bool)
         self.is_quote[[self.tokens[q] for q in QUOTE_MARKS]] = True
         self.is_quantity = np.zeros(size, dtype=bool)
-        self.is_quantity[[self.tokens[q] for q in _QUANTITY_TOKENS]] = True
+        self.is_quantity[[self.tokens[q] for q in QUANTITY_CLASSES]] = True
         self.is_number_class = np.zeros(size, dtype=bool)
         self.is_number_class[[self.tokens[c] for c in NUMBER_CLASSES]] = True
         self.is_cue_class = np.zeros(size, dtype=bool)
-        self.is_cue_class[[self.tokens[c] for c in set(CUE_CLASS.values())]] = True
+        self.is_cue_class[[self.tokens[c] for c in CUE_CLASSES]] = True
         self._bytes: ByteTokenizer | None = None
 
     def text_ids(self, texts: list[str], number_shapes: bool) -> np.ndarray | None:
