@@ -181,6 +181,12 @@ class Model:
         sums = np.add.reduceat(terms, starts, axis=0)
         out[row[starts]] += sums[:, 1:] / np.sqrt(sums[:, :1])
 
+    def _unit_tfidf(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """One sentence's L2-normalised TF-IDF values for feature `ids` seen `counts` times."""
+        tf = 1.0 + np.log(counts) if self._sublinear else counts
+        val = tf * self._idf[ids]
+        return val / np.sqrt(val @ val)
+
     def _decision_one(self, record: Any) -> np.ndarray:
         """One sentence with a handful of NumPy calls: the low-latency path for services."""
         toks, extras = self._analyzer.split(record)
@@ -189,12 +195,8 @@ class Model:
         out = self._intercept.copy()
         if counts:
             ids = np.fromiter(counts.keys(), np.int64, len(counts))
-            tf = np.fromiter(counts.values(), np.float64, len(counts))
-            if self._sublinear:
-                tf = 1.0 + np.log(tf)
-            val = tf * self._idf[ids]
-            val /= np.sqrt(val @ val)
-            out += val @ self._coef[ids]
+            out += self._unit_tfidf(ids, np.fromiter(counts.values(), np.float64, len(counts))
+                                    ) @ self._coef[ids]
         if self._numbers is not None:  # the number model reads the same tokens
             numbers = self._numbers.scores_of_tokens([toks])[0]
             for j, col in enumerate(self._number_cols):
@@ -221,9 +223,7 @@ class Model:
         ids = self._ids(record)
         if ids:
             uniq, counts = np.unique(np.asarray(ids), return_counts=True)
-            tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(float)
-            val = tf * self._idf[uniq]
-            val /= np.sqrt((val * val).sum())
+            val = self._unit_tfidf(uniq, counts.astype(np.float64))
             contrib = self._coef[uniq] * val[:, None]
             contrib[:, self._number_cols] *= 1 - self._number_weight
             named = [(self._features[f], c) for f, c in zip(uniq, contrib)]
