@@ -103,25 +103,20 @@ class Model:
         get = self._vocab.get
         return [i for i in map(get, self._analyzer(record)) if i is not None]
 
-    def _columns(self, texts: list, ids: tuple[np.ndarray, np.ndarray] | None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """(row, feature id) of every known feature occurrence in a batch of texts
-        (from their `batch_ids` when the batch path applies)."""
-        if ids is not None:
-            return batch_columns(self._analyzer, self._words, self._vocab, texts, ids)
+    def _columns(self, splits: list[tuple[list[str], list[str]]]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, feature id) of every known feature occurrence, from each text's
+        `Analyzer.split` (tokens, extras): the path for batches `batch_ids` cannot take."""
         toks: list[str] = []
         extras: list[str] = []
         tok_lens: list[int] = []
         extra_lens: list[int] = []
-        split = self._analyzer.split
-        for rec in texts:
-            t, e = split(rec)
+        for t, e in splits:
             toks.extend(t)
             tok_lens.append(len(t))
             if e:
                 extras.extend(e)
             extra_lens.append(len(e))
-        n = len(texts)
+        n = len(splits)
         rows, cols = self._words.ngrams(self._words.ids(toks), np.repeat(np.arange(n), tok_lens))
         if extras:
             ids = np.fromiter(map(self._vocab.get, extras, repeat(-1)), np.int64, len(extras))
@@ -147,12 +142,16 @@ class Model:
         n = len(texts)
         out = np.tile(self._intercept, (n, 1))
         ids = batch_ids(self._analyzer, self._words, texts)
-        rows, cols = self._columns(texts, ids)
+        if ids is not None:
+            rows, cols = batch_columns(self._analyzer, self._words, self._vocab, texts, ids)
+        else:  # tokenize once; the number model reads the same tokens
+            splits = [self._analyzer.split(rec) for rec in texts]
+            rows, cols = self._columns(splits)
         if len(cols):
             self._add_sentence_scores(out, rows, cols)
         if self._numbers is not None:
             numbers = self._numbers.scores(*ids, n) if ids is not None else \
-                self._numbers.scores_of(texts)
+                self._numbers.scores_of_tokens([t for t, _ in splits])
             cols = self._number_cols
             out[:, cols] = blend(out[:, cols], numbers, self._number_weight)
         return out
