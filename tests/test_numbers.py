@@ -56,7 +56,8 @@ def test_number_scorer_equals_the_fitted_model_on_bbc_text() -> None:
     assert ids is None  # the separator in the last text: the per-sentence path
     ids = batch_ids(Analyzer((1, 2), (0, 0), True, True, False), index, held[:-1])
     assert np.allclose(scorer.scores(*ids, len(held) - 1), expected[:-1], rtol=1e-12, atol=1e-12)
-    assert np.allclose(scorer.scores_of(held), expected, rtol=1e-12, atol=1e-12)
+    assert np.allclose(scorer.scores_of_tokens([tokenize(t) for t in held]), expected,
+                       rtol=1e-12, atol=1e-12)
     # sentences without numbers score the floor, the others their best number
     has = np.array([bool(mention_features(t, 3)) for t in held])
     assert (expected[~has] == model.floor).all() and (expected[has] > model.floor).all()

@@ -240,13 +240,9 @@ class NumberScorer:
                             for i, (s, a, b) in enumerate(self._table.tolist())}
         return self._lookup
 
-    def scores_of(self, texts: Sequence[Any]) -> np.ndarray:
-        """The same scores one sentence at a time from token strings (the path for texts
-        the batch path does not take)."""
-        return self.scores_of_tokens([tokenize(_text(t)) for t in texts])
-
     def scores_of_tokens(self, token_lists: Sequence[list[str]]) -> np.ndarray:
-        """`scores_of` from each sentence's tokens (the one-sentence path has them already).
+        """Each sentence's score from its tokens (`features.tokenize`, number shapes on), for
+        the texts the batch path does not take; the callers have the tokens already.
 
         Plain Python sums over per-label feature -> weight dicts: a sentence has a
         handful of numbers, and NumPy calls on arrays this small cost more than the

@@ -197,9 +197,9 @@ class Model:
             out += self._unit_tfidf(ids, np.fromiter(counts.values(), np.float64, len(counts))
                                     ) @ self._coef[ids]
         if self._numbers is not None:  # the number model reads the same tokens
-            numbers = self._numbers.scores_of_tokens([toks])[0]
-            for j, col in enumerate(self._number_cols):
-                out[col] = blend(out[col], numbers[j], self._number_weight)
+            cols = self._number_cols
+            out[cols] = blend(out[cols], self._numbers.scores_of_tokens([toks])[0],
+                              self._number_weight)
         return out
 
     def predict_scores(self, texts: Iterable[Any]) -> np.ndarray:

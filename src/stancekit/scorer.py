@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import ArtifactError
 from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, CUE_CLASSES,
-                       NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS, SEP, Analyzer, batch_text, is_word_ngram, split_marked)
+                       NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS, SEP, Analyzer,
+                       batch_text, is_word_ngram, split_marked)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
