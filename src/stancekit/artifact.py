@@ -7,6 +7,7 @@ replaced. Loading checks every file's sha256 before reading any of it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -40,17 +41,41 @@ def versions(root: Path, name: str) -> list[int]:
     return sorted(int(m.group(1)) for p in d.iterdir() if (m := _VERSION_DIR.match(p.name)) and p.is_dir())
 
 
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise ArtifactError(f"output.name {name!r} must be letters, digits, '.', '_' or '-'")
+
+
+def _scratch_dir(root: Path, name: str) -> Path:
+    """A new temporary directory beside the versions of `name`, where a version is assembled."""
+    _check_name(name)
+    try:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".incomplete-", dir=root / name))
+    except OSError as exc:
+        raise ArtifactError(f"{root}: cannot write the artifact directory ({exc.strerror})") from None
+
+
+def check_writable(root: Path, name: str) -> None:
+    """Raise ArtifactError now if a version of `name` could not be written under `root`, so
+    a bad output directory fails before training, not after; creates nothing that stays."""
+    _check_name(name)
+    probe = root / name
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        Path(tempfile.mkdtemp(prefix=".probe-", dir=probe)).rmdir()
+    except OSError as exc:
+        raise ArtifactError(f"{root}: cannot write the artifact directory ({exc.strerror})") from None
+
+
 def write_artifact(root: Path, name: str, files: Mapping[str, bytes],
                    manifest: Mapping[str, Any]) -> Path:
     """Write `files` plus a manifest as the next version of `name`; return its directory."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ArtifactError(f"output.name {name!r} must be letters, digits, '.', '_' or '-'")
+    tmp = _scratch_dir(root, name)
     parent = root / name
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=parent))
-    except OSError as exc:
-        raise ArtifactError(f"{root}: cannot write the artifact directory ({exc.strerror})") from None
     try:
         hashes = {}
         for fname, data in sorted(files.items()):

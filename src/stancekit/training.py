@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import __version__
-from .artifact import write_artifact
+from .artifact import check_writable, write_artifact
 from .config import Config, apply_overrides, config_from_dict, dump_config
 from .dataset import SentenceDataset, build_dataset
 from .errors import TrainingError
@@ -247,6 +247,8 @@ def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterabl
     """Run one training: build the dataset, (search,) fit, tune, evaluate, write the artifact."""
     import joblib
     timings: dict[str, float] = {}
+    if write:
+        check_writable(cfg.resolve(cfg.output.dir), cfg.output.name)
     t0 = time.perf_counter()
     ds = build_dataset(cfg, progress or (lambda x: x))
     timings["build_s"] = time.perf_counter() - t0
