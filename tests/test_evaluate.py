@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 import stancekit
-from stancekit.evaluation import bootstrap, paired_bootstrap
+from stancekit.errors import ConfigError
+from stancekit.evaluation import bootstrap, evaluate, paired_bootstrap, read_eval_data
 from stancekit.metrics import pr_curve, summary
+from stancekit.predicting import predict_rows
 
 from conftest import ROOT, run_cli
 
@@ -133,3 +135,19 @@ def test_exclusive_label_set_through_config(workdir: Path, tmp_path: Path) -> No
     cm = np.array(m["confusion_matrix"])
     assert cm.shape == (2, 2) and cm.sum() == len(rows)
     assert m["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+
+
+def test_counts_out_of_range_are_refused(trained: Path) -> None:
+    """Zero or negative sample, job and batch counts: a usage error, not a crash or a silent 1."""
+    gold = str(ROOT / "data/gold.jsonl")
+    res = run_cli("evaluate", str(trained), gold, "--bootstrap", "0")
+    assert res.returncode == 2 and "'--bootstrap': 0 is not in the range" in res.stderr
+    for option in ("--jobs", "--batch-size"):
+        res = run_cli("predict", str(trained), "He denied it.", option, "0")
+        assert res.returncode == 2 and f"'{option}': 0 is not in the range" in res.stderr
+    model = stancekit.load(trained)
+    data = read_eval_data(ROOT / "data/gold.jsonl", model.labels, "test")
+    with pytest.raises(ConfigError, match="at least 1 sample, got 0"):
+        evaluate(model, data, n_boot=0)
+    with pytest.raises(ConfigError, match="at least 1"):
+        list(predict_rows(model, [(None, "x")], batch_size=0))

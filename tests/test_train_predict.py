@@ -158,6 +158,8 @@ def test_unwritable_output_leaves_nothing(workdir: Path, tmp_path: Path) -> None
     blocker.write_text("not a directory")
     res = run_cli("train", "configs/default.yaml", "--set", f"output.dir={blocker}/sub", cwd=workdir)
     assert res.returncode == 2 and "cannot write" in res.stderr and "Traceback" not in res.stderr
+    assert "dataset:" not in res.stderr  # refused before any work, not after training
+    assert blocker.read_text() == "not a directory" and list(tmp_path.iterdir()) == [blocker]
 
 
 def test_empty_training_split_is_an_error(workdir: Path) -> None:
@@ -184,10 +186,15 @@ def test_predict_cli_inputs(workdir: Path, trained: Path, tmp_path: Path) -> Non
     assert res.returncode == 2 and "bad.jsonl:2: invalid JSON" in res.stderr
     bad.write_text('{"body": "ok"}\n')
     res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
-    assert res.returncode == 2 and "bad.jsonl:1: field 'text': missing text field" in res.stderr
-    bad.write_bytes(b"fine\n\xff\xfe\n")
-    res = run_cli("predict", str(trained), "--input", str(bad).replace(".jsonl", ".txt"), cwd=workdir)
-    assert res.returncode == 2
+    assert res.returncode == 2 and "bad.jsonl:1: field 'text': missing field" in res.stderr
+    bad.write_text('{"text": "ok"}\n{"text": 5}\n')
+    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
+    assert res.returncode == 2 and "bad.jsonl:2: field 'text': must be a string, got int" in res.stderr
+    bad.write_text('["a list"]\n')
+    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
+    assert res.returncode == 2 and "bad.jsonl:1: expected a JSON object, got list" in res.stderr
+    res = run_cli("predict", str(trained), "--input", str(tmp_path / "absent.txt"), cwd=workdir)
+    assert res.returncode == 2 and "absent.txt: No such file or directory" in res.stderr
     (tmp_path / "bad.txt").write_bytes(b"fine\n\xff\xfe\n")
     res = run_cli("predict", str(trained), "--input", str(tmp_path / "bad.txt"), cwd=workdir)
     assert res.returncode == 2 and "bad.txt:2: not valid UTF-8" in res.stderr

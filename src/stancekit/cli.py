@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -120,7 +120,8 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json on stdout.")
 @click.option("--against", default=None, metavar="OTHER_MODEL", help="Compare with another model.")
 @click.option("--fail-if-worse", is_flag=True, help="Exit 1 if any label is significantly worse.")
-@click.option("--bootstrap", "n_boot", default=1000, show_default=True, help="Bootstrap samples.")
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Bootstrap samples.")
 @click.option("--seed", default=0, show_default=True)
 @root_option
 def evaluate(model: str, data: str, split: str, output: str | None, as_json: bool,
@@ -154,40 +155,6 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
         raise SystemExit(1)
 
 
-def _lines(fh: Any, name: str) -> Iterator[tuple[int, str]]:
-    for n, raw in enumerate(fh, 1):
-        try:
-            yield n, raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            from .errors import DataError
-            raise DataError("not valid UTF-8", name, n) from None
-
-
-def _input_rows(path: str, text_field: str) -> Iterator[tuple[dict | None, str]]:
-    """(passthrough record or None, text) per input line, streamed; JSONL detected per file."""
-    from .errors import DataError
-    fh = sys.stdin.buffer if path == "-" else open(path, "rb")
-    name = "<stdin>" if path == "-" else path
-    is_jsonl = path.endswith((".jsonl", ".ndjson"))
-    try:
-        for n, line in _lines(fh, name):
-            if is_jsonl:
-                if not line.strip():
-                    raise DataError("empty line in JSONL input", name, n)
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"invalid JSON ({exc.msg})", name, n) from None
-                if not isinstance(row, dict) or not isinstance(row.get(text_field), str):
-                    raise DataError("missing text field", name, n, text_field)
-                yield row, row[text_field]
-            else:
-                yield None, line
-    finally:
-        if fh is not sys.stdin.buffer:
-            fh.close()
-
-
 def _emit(rows: Iterable[dict], fmt: str, out: Any) -> None:
     """Write output rows as JSONL or as a plain table."""
     for row in rows:
@@ -209,15 +176,16 @@ def _emit(rows: Iterable[dict], fmt: str, out: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
               show_default=True)
 @click.option("--explain", is_flag=True, help="Add the n-grams behind each predicted label.")
-@click.option("--jobs", default=1, show_default=True, help="Processes for large inputs.")
-@click.option("--batch-size", default=4096, show_default=True)
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes for large inputs.")
+@click.option("--batch-size", default=4096, show_default=True, type=click.IntRange(min=1))
 @root_option
 def predict(model: str, texts: tuple[str, ...], input_path: str | None, article: str | None,
             text_field: str, output: str, fmt: str, explain: bool, jobs: int, batch_size: int,
             root: str | None) -> None:
     """Label sentences: TEXT arguments, an --input file, or a raw --article."""
     from .predict import load
-    from .predicting import article_rows, predict_rows
+    from .predicting import article_rows, input_rows, predict_rows
     if not (texts or input_path or article):
         raise click.UsageError("give TEXT arguments, --input FILE (or - for stdin), or --article FILE")
     m = load(model, _root(root))
@@ -226,7 +194,7 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
         if article:
             rows: Iterable[dict] = article_rows(m, Path(article), explain)
         elif input_path:
-            source = _input_rows(input_path, text_field)
+            source = input_rows(input_path, text_field)
             if input_path != "-":
                 from tqdm import tqdm
                 source = tqdm(source, desc="predicting", unit=" lines", file=sys.stderr,
@@ -293,7 +261,7 @@ def list_(root: str | None) -> None:
 @cli.command()
 @click.argument("model")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @root_option
 def serve(model: str, host: str, port: int, root: str | None) -> None:
     """Serve MODEL over HTTP (needs the `serve` extra)."""

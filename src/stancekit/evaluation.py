@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import DataError, LabelError
+from .errors import ConfigError, DataError, LabelError
 from .labels import check_labels
 from .metrics import headline_values, pr_curve, summary
 from .predict import Model
@@ -106,6 +106,8 @@ def paired_bootstrap(Y: np.ndarray, P: np.ndarray, Q: np.ndarray, groups: Sequen
 def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot: int = 1000,
              seed: int = 0) -> dict[str, Any]:
     """Every figure of the evaluation report, as a JSON-ready dict."""
+    if n_boot < 1:
+        raise ConfigError(f"the bootstrap needs at least 1 sample, got {n_boot}")
     labels = model.labels
     scores = model.predict_scores(data.records)
     P = decide(scores, model.thresholds, model.exclusive)

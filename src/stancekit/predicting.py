@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .predict import Model
 from .scoring import decide
 
@@ -29,6 +31,48 @@ def _rows_for(model: Model, batch: list[tuple[dict | None, str]], text_field: st
     return out
 
 
+def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(line number, text without its newline) per line; bytes that are not UTF-8 are an error."""
+    for n, raw in enumerate(fh, 1):
+        try:
+            yield n, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise DataError("not valid UTF-8", name, n) from None
+
+
+def input_rows(path: str, text_field: str = "text") -> Iterator[tuple[dict | None, str]]:
+    """(passthrough record or None, text) per line of a file ("-" is stdin), streamed.
+
+    A .jsonl or .ndjson file holds one JSON object a line with the text in `text_field`;
+    any other file is one sentence a line (an empty line stays, as an empty sentence).
+    """
+    fh = sys.stdin.buffer if path == "-" else open(path, "rb")
+    name = "<stdin>" if path == "-" else path
+    is_jsonl = path.endswith((".jsonl", ".ndjson"))
+    try:
+        for n, line in _lines(fh, name):
+            if not is_jsonl:
+                yield None, line
+                continue
+            if not line.strip():
+                raise DataError("empty line in JSONL input", name, n)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"invalid JSON ({exc.msg})", name, n) from None
+            if not isinstance(row, dict):
+                raise DataError(f"expected a JSON object, got {type(row).__name__}", name, n)
+            if text_field not in row:
+                raise DataError("missing field", name, n, text_field)
+            if not isinstance(row[text_field], str):
+                raise DataError(f"must be a string, got {type(row[text_field]).__name__}",
+                                name, n, text_field)
+            yield row, row[text_field]
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
 def _batches(items: Iterable, n: int) -> Iterator[list]:
     batch: list = []
     for item in items:
@@ -44,6 +88,8 @@ def predict_rows(model: Model, source: Iterable[tuple[dict | None, str]], text_f
                  explain: bool = False, jobs: int = 1, batch_size: int = 4096
                  ) -> Iterator[dict[str, Any]]:
     """Yield one output row per input, in input order; memory is bounded by the batch size."""
+    if batch_size < 1 or jobs < 1:
+        raise ConfigError(f"batch_size and jobs must be at least 1, got {batch_size} and {jobs}")
     batches = _batches(source, batch_size)
     if jobs <= 1:
         for batch in batches:
