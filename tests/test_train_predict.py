@@ -116,6 +116,12 @@ def test_tampered_and_foreign_files_are_refused(trained: Path, tmp_path: Path) -
     corrupt_tail(copy / "coef.npy")
     with pytest.raises(ArtifactError, match="coef.npy: sha256 mismatch"):
         stancekit.load(copy)
+    with open(copy / "model.json", "a") as fh:  # no longer JSON: info reports it, never parses it
+        fh.write("x")
+    res = run_cli("info", str(copy), "--json")
+    shown = json.loads(res.stdout)
+    assert res.returncode == 1 and not shown["verified"] and shown["metadata"] == {}
+    assert "model.json: sha256 mismatch (modified, truncated or replaced)" in shown["problems"]
     shutil.rmtree(copy)
     shutil.copytree(trained, copy)
     (copy / "evil.pkl").write_bytes(b"x")

@@ -165,6 +165,19 @@ def verify(path: Path) -> list[str]:
     return problems
 
 
+def describe(path: Path) -> dict[str, Any]:
+    """What `stancekit info` shows: the manifest, the verification problems, and the
+    model's metadata, which is read only when every file verifies (a damaged or
+    replaced model.json is reported, never parsed)."""
+    man = read_manifest(path)
+    problems = verify(path)
+    meta: dict[str, Any] = {}
+    if not problems and (path / "model.json").is_file():
+        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+    return {"path": str(path), "manifest": man, "verified": not problems, "problems": problems,
+            "metadata": meta}
+
+
 def verified(path: Path) -> dict[str, Any]:
     """The manifest, after checking that every file matches it; raise ArtifactError if not."""
     man = read_manifest(path)

@@ -219,14 +219,12 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
 @root_option
 def info(model: str, as_json: bool, root: str | None) -> None:
     """Show a model's metadata, metrics, thresholds and verification status."""
-    from .artifact import read_manifest, resolve, verify
+    from .artifact import describe, resolve
     path = resolve(model, _root(root))
-    man = read_manifest(path)
-    problems = verify(path)
-    meta = json.loads((path / "model.json").read_text()) if (path / "model.json").is_file() else {}
+    d = describe(path)
+    man, problems, meta = d["manifest"], d["problems"], d["metadata"]
     if as_json:
-        click.echo(json.dumps({"path": str(path), "manifest": man, "verified": not problems,
-                               "problems": problems, "metadata": meta}, sort_keys=True))
+        click.echo(json.dumps(d, sort_keys=True))
     else:
         click.echo(f"model      {man['name']} {man['version']}  ({path})")
         click.echo(f"verified   {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
