@@ -208,7 +208,11 @@ class Model:
 
     def predict(self, texts: Iterable[Any]) -> list[list[str]]:
         """The predicted labels of each text at the model's thresholds."""
-        P = decide(self.predict_scores(texts), self.thresholds, self.exclusive)
+        return self.labels_of(self.predict_scores(texts))
+
+    def labels_of(self, scores: np.ndarray) -> list[list[str]]:
+        """The labels that `predict_scores` rows select at the model's thresholds."""
+        P = decide(scores, self.thresholds, self.exclusive)
         return [[l for l, on in zip(self.labels, row) if on] for row in P]
 
     def predict_one(self, text: Any) -> list[str]:

@@ -48,7 +48,7 @@ def create_app(model: Model, max_body: int = MAX_BODY) -> Starlette:
         if len(texts) > MAX_TEXTS:
             return _error(413, f"at most {MAX_TEXTS} texts per request")
         scores = model.predict_scores(texts) if texts else []
-        labels = model.predict(texts) if texts else []
+        labels = model.labels_of(scores) if texts else []  # scored once, not twice
         return JSONResponse({"labels": labels, "scores": [
             {l: round(float(x), 6) for l, x in zip(model.labels, row)} for row in scores]})
 
