@@ -104,6 +104,7 @@ Tried and dropped, each measured the same way against the row it would extend:
 | the article's headline words as features of each of its body sentences (`h:word`), or only the headline's cue classes | +0.001 (three splits 0.747 / 0.741 / 0.740) / -0.002 (split seed 13) |
 | a semantic projection that folds into the n-gram weights: ridge regression from each training sentence's TF-IDF to its MiniLM sentence embedding (32 principal components), the projected 32 values appended, then folded back into one weight per n-gram (free to score) | -0.007 (split seed 13; denial -0.023): the projection carries the encoder's view only where it is linear in the n-grams, which the linear model already has |
 | all-MiniLM-L6-v2 sentence embeddings (64 principal components, x0.5) appended on today's pipeline, for all labels / for accusation only: what the slow encoder itself would buy | +0.007 / +0.001 (split seeds 13 / 14; accusation +0.04, denial -0.02) / accusation only 0.748 / 0.752 (seeds 14 / 15) with statistic 0.884 / 0.890: even at ~250 sentences/s it clears neither 0.75 on every split nor statistic 0.90 |
+| the claim a rebuttal answers, through the first stage: in the second-stage model, each sentence's largest (content-word overlap x first-stage accusation / denial probability) over the earlier and over the later sentences of its article | -0.002 / -0.001 against the second stage without it (split seed 13; accusation and denial only / all four labels) |
 """
 
 
