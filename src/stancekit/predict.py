@@ -255,12 +255,10 @@ class Model:
         """One row per sentence of a raw article: offsets, labels and scores."""
         recs = self.segment(text)
         scores = self.predict_scores(recs)
-        P = decide(scores, self.thresholds, self.exclusive)
         out = []
-        for rec, s, p in zip(recs, scores, P):
+        for rec, s, labels in zip(recs, scores, self.labels_of(scores)):
             row = {"article_id": article_id, "index": rec["index"], "start": rec["start"],
-                   "end": rec["end"], "text": rec["text"],
-                   "labels": [l for l, on in zip(self.labels, p) if on],
+                   "end": rec["end"], "text": rec["text"], "labels": labels,
                    "scores": {l: round(float(x), 6) for l, x in zip(self.labels, s)}}
             out.append(row)
         return out

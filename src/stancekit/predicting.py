@@ -9,7 +9,6 @@ from typing import IO, Any, Iterable, Iterator
 
 from .errors import ConfigError, DataError
 from .predict import Model
-from .scoring import decide
 
 
 def _rows_for(model: Model, batch: list[tuple[dict | None, str]], text_field: str,
@@ -17,12 +16,11 @@ def _rows_for(model: Model, batch: list[tuple[dict | None, str]], text_field: st
     """Score one batch; empty lines stay in place with no labels."""
     texts = [t for _, t in batch]
     scores = model.predict_scores(texts)
-    P = decide(scores, model.thresholds, model.exclusive)
     out = []
-    for (rec, text), s, p in zip(batch, scores, P):
+    for (rec, text), s, labels in zip(batch, scores, model.labels_of(scores)):
         empty = not text.strip()
         row = dict(rec) if rec is not None else {"text": text}
-        row["labels"] = [] if empty else [l for l, on in zip(model.labels, p) if on]
+        row["labels"] = [] if empty else labels
         row["scores"] = {l: 0.0 if empty else round(float(x), 6) for l, x in zip(model.labels, s)}
         if explain:
             e = model.explain(text)
