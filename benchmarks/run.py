@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -103,7 +102,6 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     wall = time.perf_counter() - t
     model = stancekit.load(res.path)
     test = ds.split("test")
-    import numpy as np
     from stancekit.scoring import decide
     P = decide(model.predict_scores(test), model.thresholds, False)
     out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),

@@ -334,3 +334,43 @@ def test_refit_uses_validation_but_keeps_its_thresholds_and_metrics() -> None:
     ds = refit.dataset
     by_hand = _fit(base, ds, ds.split("train") + ds.split("validation"))
     assert np.array_equal(by_hand.coef_, refit.classifier.coef_)
+
+
+def test_neighbour_view_matches_sklearn_and_reproduces(workdir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels that read the previous and next sentences: the fast path equals the sklearn
+    pipeline whether a neighbour is in the batch, across a chunk edge, or only in a
+    record's context; plain strings have no neighbours; --check-repro covers the weights."""
+    res = run_cli("train", "configs/default.yaml", "--set", "features.neighbour_labels=[denial, quote]",
+                  "--set", f"output.dir={tmp_path}", "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    art = Path(json.loads(res.stdout)["artifact"])
+    assert (art / "neighbour_coef.npy").is_file()
+    model, clf = stancekit.load(art), joblib.load(art / "pipeline.joblib")
+    from stancekit.config import load_config
+    from stancekit.dataset import build_dataset
+    records = build_dataset(load_config(ROOT / "configs/default.yaml")).records
+    texts = [r["text"] for r in records]
+    foreign = dict(records[3], context=dict(records[3]["context"], prev='"The claims are false."'))
+    for batch in (records, texts, records[5:9] + records[20:22], [records[4]], [foreign]):
+        assert np.allclose(model.decision_function(batch), clf.decision_function(batch),
+                           rtol=1e-9, atol=1e-12)
+    monkeypatch.setattr(predict, "_CHUNK", 7)  # articles split across chunks
+    assert np.allclose(model.decision_function(records), clf.decision_function(records),
+                       rtol=1e-9, atol=1e-12)
+    with_context, alone = model.decision_function(records), model.decision_function(texts)
+    cols = [model.labels.index("denial"), model.labels.index("quote")]
+    assert np.abs(with_context[:, cols] - alone[:, cols]).max() > 0.1
+    shown = [name for r in records for l in ("denial", "quote") for name, _ in model.explain(r, 50)[l]]
+    assert any(name.startswith(("prev: ", "next: ")) for name in shown)
+    res = run_cli("train", "--check-repro", str(art), cwd=workdir)
+    assert res.returncode == 0 and res.stdout.startswith("reproduced"), res.stdout + res.stderr
+
+
+def test_neighbour_view_config_errors(workdir: Path) -> None:
+    res = run_cli("train", "configs/default.yaml", "--set", "features.neighbour_labels=[gossip]",
+                  cwd=workdir)
+    assert res.returncode == 2 and "'features.neighbour_labels' must name labels from" in res.stderr
+    res = run_cli("train", "configs/default.yaml", "--set", "features.neighbour_labels=[denial]",
+                  "--set", "labels.exclusive=true", cwd=workdir)
+    assert res.returncode == 2 and "needs one-vs-rest labels" in res.stderr

@@ -233,6 +233,10 @@ def info(model: str, as_json: bool, root: str | None) -> None:
             click.echo(f"labels     {', '.join(meta['labels'])}"
                        f"{' (exclusive)' if meta.get('exclusive') else ''}")
             click.echo("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
+            view = (meta.get("weights") or {}).get("neighbours_view")
+            if view:
+                click.echo(f"neighbours {', '.join(view['labels'])} also read the previous and "
+                           "next sentences")
             numbers = (meta.get("weights") or {}).get("numbers")
             if numbers:
                 click.echo(f"numbers    {', '.join(numbers['labels'])} also scored number by number "

@@ -104,6 +104,10 @@ class FeaturesConfig:
     number_shapes: bool = True
     context: bool = True
     neighbours: bool = False
+    # labels whose model also reads the previous and next sentences' word n-grams, as
+    # two more copies of the TF-IDF space scaled by neighbour_weight
+    neighbour_labels: tuple[str, ...] = ()
+    neighbour_weight: float = 0.5
     min_df: int = 2
     max_features: int | None = None
     sublinear_tf: bool = True
@@ -295,6 +299,15 @@ def _check_values(cfg: Config, source: str | None) -> None:
     lo, hi = cfg.features.char_ngrams
     if (lo, hi) != (0, 0) and not 1 <= lo <= hi <= 8:
         raise bad("features.char_ngrams", [lo, hi], "must be [0, 0] (off) or 1 <= min <= max <= 8")
+    for label in cfg.features.neighbour_labels:
+        if label not in cfg.labels.names:
+            raise bad("features.neighbour_labels", label, f"must name labels from labels.names "
+                      f"{list(cfg.labels.names)}")
+    if cfg.features.neighbour_labels and cfg.labels.exclusive:
+        raise bad("features.neighbour_labels", list(cfg.features.neighbour_labels),
+                  "needs one-vs-rest labels (labels.exclusive: false)")
+    if cfg.features.neighbour_weight <= 0:
+        raise bad("features.neighbour_weight", cfg.features.neighbour_weight, "must be positive")
     if cfg.features.min_df < 1:
         raise bad("features.min_df", cfg.features.min_df, "must be at least 1")
     if cfg.model.C <= 0:

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import TrainingError
-from .features import Analyzer
+from .features import Analyzer, is_word_ngram
 from .numbers import NumberModel, blend
 from .scorer import ngram_table
 from .scoring import scores_from_decision, tune_thresholds
@@ -58,6 +60,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                  max_iter: int = 2000, default_threshold: float = 0.5,
                  number_labels: Sequence[str] = (), number_weight: float = 0.7,
                  number_window: int = 3, number_C: float = 1.0, number_floor: float = -6.0,
+                 neighbour_labels: Sequence[str] = (), neighbour_weight: float = 0.5,
                  random_state: int | None = 0) -> None:
         self.labels = labels
         self.exclusive = exclusive
@@ -79,6 +82,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.number_window = number_window
         self.number_C = number_C
         self.number_floor = number_floor
+        self.neighbour_labels = neighbour_labels
+        self.neighbour_weight = neighbour_weight
         self.random_state = random_state
 
     def _analyzer(self) -> Analyzer:
@@ -134,22 +139,64 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 coef[classes], intercept[classes] = est.coef_, est.intercept_
             self.estimators_ = [est]
         else:
-            coef = np.zeros((len(self.labels), Xt.shape[1]))
+            F = Xt.shape[1]
+            coef = np.zeros((len(self.labels), F))
             intercept = np.zeros(len(self.labels))
+            ncols = self._neighbour_columns()
+            self.word_mask_ = np.array([is_word_ngram(f) for f in
+                                        self.vectorizer_.get_feature_names_out()], dtype=np.float64)
+            self.neighbour_coef_ = np.zeros((len(ncols), 2 * F))
+            Xn = sparse.hstack([Xt, self._neighbour_matrix(X, Xt)], format="csr") if ncols else None
             self.estimators_ = []
             for j, label in enumerate(self.labels):
                 y = Y[:, j]
                 if y.min() == y.max():
                     raise TrainingError(f"label '{label}' has {'no' if y.max() == 0 else 'only'} "
                                         "positive examples in the training data")
-                est = self._estimator().fit(Xt, y, sample_weight=_column(sample_weight, j))
-                coef[j], intercept[j] = est.coef_[0], est.intercept_[0]
+                est = self._estimator().fit(Xn if j in ncols else Xt, y,
+                                            sample_weight=_column(sample_weight, j))
+                coef[j], intercept[j] = est.coef_[0, :F], est.intercept_[0]
+                if j in ncols:
+                    self.neighbour_coef_[ncols.index(j)] = est.coef_[0, F:]
                 self.estimators_.append(est)
         self.coef_ = coef
         self.intercept_ = intercept
         self.numbers_ = self._fit_numbers(X, Y, sample_weight)
         self.thresholds_ = np.full(len(self.labels), float(self.default_threshold))
         return self
+
+    def _neighbour_columns(self) -> list[int]:
+        """Columns of the labels whose model also reads the neighbouring sentences."""
+        if self.exclusive:
+            return []
+        return [j for j, label in enumerate(self.labels) if label in self.neighbour_labels]
+
+    def _neighbour_matrix(self, X: list, Xt: Any) -> Any:
+        """Per sentence, `neighbour_weight` x the L2-normalised word n-gram TF-IDF of the
+        previous sentence, then of the next (zeros where a record has none, and for
+        plain strings): a denial reads the claim it answers from its neighbours.
+
+        Only word n-grams, normalised among themselves, so a neighbour's vector depends
+        on its text alone: it is taken from `Xt` (the rows of X) when the neighbour is one
+        of X's sentences, as in whole articles, and the fast scorer does the same.
+        """
+        sides = [[(x.get("context") or {}).get(side) or "" if isinstance(x, dict) else ""
+                  for x in X] for side in ("prev", "next")]
+        texts = sorted({t for side in sides for t in side if t})
+        if not texts:
+            return sparse.csr_matrix((len(X), 2 * len(self.word_mask_)))
+        own: dict[str, int] = {}
+        for i, x in enumerate(X):
+            own.setdefault(x["text"] if isinstance(x, dict) else x, i)
+        known = [t for t in texts if t in own]
+        rest = [t for t in texts if t not in own]
+        V = sparse.vstack([Xt[[own[t] for t in known]], self.vectorizer_.transform(rest)]) \
+            if rest else Xt[[own[t] for t in known]]
+        V = normalize(V @ sparse.diags(self.word_mask_)).tocsr() * self.neighbour_weight
+        V = sparse.vstack([V, sparse.csr_matrix((1, V.shape[1]))], format="csr")  # row for ""
+        row = {t: i for i, t in enumerate(known + rest)}
+        blocks = [V[[row.get(t, len(texts)) for t in side]] for side in sides]
+        return sparse.hstack(blocks, format="csr")
 
     def _number_columns(self) -> list[int]:
         """Columns of the labels the number model also scores (those being trained)."""
@@ -175,6 +222,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         X = _check_texts(X)
         Xt = self.vectorizer_.transform(X)
         dec = np.asarray(Xt @ self.coef_.T) + self.intercept_
+        ncols = self._neighbour_columns()
+        if ncols:
+            dec[:, ncols] += np.asarray(self._neighbour_matrix(X, Xt) @ self.neighbour_coef_.T)
         if getattr(self, "numbers_", None) is not None:
             cols = self._number_columns()
             dec[:, cols] = blend(dec[:, cols], self.numbers_.decision_function(X),
@@ -225,7 +275,19 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "exclusive": bool(self.exclusive),
             "labels": list(self.labels),
             "numbers": numbers,
+            "neighbours_view": self._export_neighbours(),
         }
+
+    def _export_neighbours(self) -> dict[str, Any] | None:
+        """The neighbour weights for the fast scorer, `neighbour_weight` folded in:
+        coef is (features, 2 x labels), the previous sentence's columns then the next's."""
+        ncols = self._neighbour_columns()
+        if not ncols:
+            return None
+        F = len(self.word_mask_)
+        w = self.neighbour_coef_ * self.neighbour_weight
+        return {"labels": [self.labels[j] for j in ncols],
+                "coef": np.ascontiguousarray(np.hstack([w[:, :F].T, w[:, F:].T]), dtype=np.float64)}
 
     def top_number_features(self, n: int = 10) -> dict[str, list[tuple[str, float]]]:
         """The number contexts with the largest positive weight per label ({} without

@@ -21,7 +21,7 @@ from .clean import CleaningRules
 from .errors import ArtifactError
 from itertools import repeat
 
-from .features import Analyzer
+from .features import Analyzer, is_word_ngram
 from .numbers import NumberScorer, blend
 from .scorer import WordIndex, batch_columns, batch_ids
 from .scoring import decide, scores_from_decision
@@ -93,6 +93,17 @@ class Model:
             raise ArtifactError(f"{path}: weight shapes do not match the feature list")
         # the batch path's gather table: idf, then idf * coef for each label
         self._table = np.column_stack([self._idf, self._coef * self._idf[:, None]])
+        view = weights.get("neighbours_view")
+        self._ncols = [self.labels.index(l) for l in view["labels"]] if view else []
+        if view:  # labels that also read the neighbouring sentences' word n-grams
+            self._ncoef = np.asarray(view["coef"], dtype=np.float64)
+            if self._ncoef.shape != (n, 2 * len(self._ncols)):
+                raise ArtifactError(f"{path}: neighbour weight shapes do not match the features")
+            self._word = np.fromiter(map(is_word_ngram, self._features), bool, n)
+            word_idf = self._idf * self._word
+            # and for batches with neighbours: word-only idf, then idf * neighbour weights
+            self._table_n = np.column_stack([self._table, word_idf,
+                                             self._ncoef * word_idf[:, None]])
 
     def __repr__(self) -> str:
         return f"<stancekit.Model {self.metadata.get('name')}@{self.metadata.get('version')} " \
@@ -147,8 +158,12 @@ class Model:
         else:  # tokenize once; the number model reads the same tokens
             splits = [self._analyzer.split(rec) for rec in texts]
             rows, cols = self._columns(splits)
+        near = np.zeros((n, 2 * len(self._ncols))) if self._ncols and any(
+            isinstance(t, dict) and t.get("context") for t in texts) else None
         if len(cols):
-            self._add_sentence_scores(out, rows, cols)
+            self._add_sentence_scores(out, rows, cols, near)
+        if near is not None:
+            out[:, self._ncols] += self._neighbour_scores(texts, near)
         if self._numbers is not None:
             numbers = self._numbers.scores(*ids, n) if ids is not None else \
                 self._numbers.scores_of_tokens([t for t, _ in splits])
@@ -156,12 +171,15 @@ class Model:
             out[:, cols] = blend(out[:, cols], numbers, self._number_weight)
         return out
 
-    def _add_sentence_scores(self, out: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    def _add_sentence_scores(self, out: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                             near: np.ndarray | None = None) -> None:
         """Add each row's TF-IDF dot products to `out`; the rows are never built.
 
         A row's score is sum(tf * idf * coef) / ||tf * idf||: one gather of `_table`
         rows (idf, then idf * coef per label) and one segmented sum give every
-        numerator and the squared norm at once.
+        numerator and the squared norm at once. With `near`, the same pass fills it with
+        each row's dot products with the neighbour weights over its word n-grams alone
+        (what the row contributes to the sentences before and after it).
         """
         n = len(out)
         F = len(self._features)
@@ -173,12 +191,80 @@ class Model:
         tf = counts.astype(np.float64)
         if self._sublinear:
             tf = 1.0 + np.log(tf)
-        terms = np.take(self._table, col, axis=0)  # row gathers: 6x faster than columns
+        table = self._table if near is None else self._table_n
+        terms = np.take(table, col, axis=0)  # row gathers: 6x faster than columns
         terms *= tf[:, None]
+        L = len(self.labels)
         terms[:, 0] *= terms[:, 0]
+        if near is not None:
+            terms[:, L + 1] *= terms[:, L + 1]
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         sums = np.add.reduceat(terms, starts, axis=0)
-        out[row[starts]] += sums[:, 1:] / np.sqrt(sums[:, :1])
+        out[row[starts]] += sums[:, 1:L + 1] / np.sqrt(sums[:, :1])
+        if near is not None:
+            norm = np.sqrt(sums[:, L + 1:L + 2])
+            near[row[starts]] = np.divide(sums[:, L + 2:], norm, out=np.zeros_like(sums[:, L + 2:]),
+                                          where=norm > 0)
+
+    def _neighbour_scores(self, texts: list, near: np.ndarray) -> np.ndarray:
+        """(n, neighbour labels) the previous and next sentences add to each record's scores.
+
+        A record's neighbour is usually the record beside it in the batch, whose row of
+        `near` is already computed; any other neighbour text (a batch edge, a lone
+        record) is scored on its own as a plain string.
+        """
+        k = len(self._ncols)
+        text = [t["text"] if isinstance(t, dict) else t for t in texts]
+        add = np.zeros((len(texts), k))
+        missing: dict[str, list[tuple[int, int]]] = {}
+        for i, t in enumerate(texts):
+            ctx = t.get("context") if isinstance(t, dict) else None
+            if not ctx:
+                continue
+            for side, (key, j) in enumerate((("prev", i - 1), ("next", i + 1))):
+                other = ctx.get(key)
+                if not other:
+                    continue
+                if 0 <= j < len(texts) and text[j] == other:
+                    add[i] += near[j, side * k:(side + 1) * k]
+                else:
+                    missing.setdefault(other, []).append((i, side))
+        if missing:
+            alone = list(missing)
+            rows_near = np.zeros((len(alone), 2 * k))
+            scratch = np.zeros((len(alone), len(self.labels)))
+            ids = batch_ids(self._analyzer, self._words, alone)
+            rows, cols = batch_columns(self._analyzer, self._words, self._vocab, alone, ids) \
+                if ids is not None else self._columns([self._analyzer.split(a) for a in alone])
+            if len(cols):
+                self._add_sentence_scores(scratch, rows, cols, rows_near)
+            for r, places in zip(rows_near, missing.values()):
+                for i, side in places:
+                    add[i] += r[side * k:(side + 1) * k]
+        return add
+
+    def _neighbour_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(word n-gram feature ids, their L2-normalised TF-IDF values) of a neighbour text."""
+        toks, _ = self._analyzer.split(text)
+        counts = Counter(i for i in map(self._vocab.get, self._analyzer.features(toks, []))
+                         if i is not None and self._word[i])
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ids = np.fromiter(counts.keys(), np.int64, len(counts))
+        return ids, self._unit_tfidf(ids, np.fromiter(counts.values(), np.float64, len(counts)))
+
+    def _neighbour_terms(self, record: Any) -> list[tuple[str, np.ndarray]]:
+        """Each neighbour feature's contribution to the neighbour labels (`explain`)."""
+        ctx = record.get("context") if isinstance(record, dict) and self._ncols else None
+        if not ctx:
+            return []
+        k, out = len(self._ncols), []
+        for side, key in enumerate(("prev", "next")):
+            if ctx.get(key):
+                ids, val = self._neighbour_one(ctx[key])
+                for f, c in zip(ids, self._ncoef[ids, side * k:(side + 1) * k] * val[:, None]):
+                    out.append((f"{key}: {self._features[f]}", c))
+        return out
 
     def _unit_tfidf(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """One sentence's L2-normalised TF-IDF values for feature `ids` seen `counts` times."""
@@ -196,6 +282,8 @@ class Model:
             ids = np.fromiter(counts.keys(), np.int64, len(counts))
             out += self._unit_tfidf(ids, np.fromiter(counts.values(), np.float64, len(counts))
                                     ) @ self._coef[ids]
+        for _, c in self._neighbour_terms(record):
+            out[self._ncols] += c
         if self._numbers is not None:  # the number model reads the same tokens
             cols = self._number_cols
             out[cols] = blend(out[cols], self._numbers.scores_of_tokens([toks])[0],
@@ -228,8 +316,13 @@ class Model:
             uniq, counts = np.unique(np.asarray(ids), return_counts=True)
             val = self._unit_tfidf(uniq, counts.astype(np.float64))
             contrib = self._coef[uniq] * val[:, None]
-            contrib[:, self._number_cols] *= 1 - self._number_weight
             named = [(self._features[f], c) for f, c in zip(uniq, contrib)]
+        for name, c in self._neighbour_terms(record):
+            full = np.zeros(len(self.labels))
+            full[self._ncols] = c
+            named.append((name, full))
+        for _, c in named:  # the number model's labels: the sentence model's share
+            c[self._number_cols] *= 1 - self._number_weight
         if self._numbers is not None:
             for name, weights in self._numbers.best_number_features(record):
                 full = np.zeros(len(self.labels))
@@ -272,6 +365,10 @@ def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         tokens = json.loads((path / "ngram_tokens.json").read_text(encoding="utf-8"))
         arrays = {f[:-4]: np.load(path / f, allow_pickle=False) for f in WEIGHT_FILES}
         weights = dict(meta["weights"], features=features, ngram_tokens=tokens, **arrays)
+        if weights.get("neighbours_view"):
+            weights["neighbours_view"] = dict(
+                weights["neighbours_view"],
+                coef=np.load(path / "neighbour_coef.npy", allow_pickle=False))
         if weights.get("numbers"):
             weights["numbers"] = dict(weights["numbers"], **{
                 k: np.load(path / f"number_{k}.npy", allow_pickle=False) for k in NUMBER_ARRAYS})

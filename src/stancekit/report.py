@@ -58,6 +58,12 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
     out += ["## Top n-grams per label", ""]
     for label, feats in top.items():
         out.append(f"- **{label}**: " + ", ".join(f"`{f}`" for f, _ in feats))
+    if cfg.features.neighbour_labels and not cfg.labels.exclusive:
+        out += ["", "## Neighbouring sentences", "",
+                f"The models for {', '.join(cfg.features.neighbour_labels)} also read the word "
+                "n-grams of the previous and the next sentence (two more copies of the TF-IDF "
+                f"space, scaled by {cfg.features.neighbour_weight:g}): a denial often answers the "
+                "claim beside it. Sentences scored without their article get no such help."]
     if numbers_top:
         n = cfg.numbers
         out += ["", "## Number model", "",

@@ -59,7 +59,8 @@ def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> Stanc
                             class_weight=m.class_weight, max_iter=m.max_iter,
                             default_threshold=cfg.thresholds.default, number_labels=n.labels,
                             number_weight=n.weight, number_window=n.window, number_C=n.C,
-                            number_floor=n.floor, random_state=cfg.seed)
+                            number_floor=n.floor, neighbour_labels=f.neighbour_labels,
+                            neighbour_weight=f.neighbour_weight, random_state=cfg.seed)
 
 
 def _weights(records: list[dict], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
@@ -305,6 +306,10 @@ def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dic
     if numbers is not None:  # arrays to .npy, the rest beside the other weight settings
         weights["numbers"] = {k: v for k, v in numbers.items() if k not in NUMBER_ARRAYS}
         extra = {f"number_{k}.npy": _npy(numbers[k]) for k in NUMBER_ARRAYS}
+    view = exported.get("neighbours_view")
+    if view is not None:
+        weights["neighbours_view"] = {"labels": view["labels"]}
+        extra["neighbour_coef.npy"] = _npy(view["coef"])
     model_json = dict(meta, weights=weights)
     return {
         **extra,
@@ -336,6 +341,10 @@ def check_repro(path: Path, log: Log = _quiet) -> list[str]:
     for key in ("idf.npy", "coef.npy", "intercept.npy"):
         if _npy(new[key[:-4]]) != (path / key).read_bytes():
             diffs.append(f"{key} differs")
+    view = new.get("neighbours_view")
+    file = path / "neighbour_coef.npy"
+    if (_npy(view["coef"]) if view else None) != (file.read_bytes() if file.exists() else None):
+        diffs.append(f"{file.name} differs")
     numbers = new.get("numbers") or {}
     for key in NUMBER_ARRAYS:
         file = path / f"number_{key}.npy"
