@@ -215,20 +215,18 @@ class Model:
         """
         k = len(self._ncols)
         text = [t["text"] if isinstance(t, dict) else t for t in texts]
+        ctxs = [(t.get("context") or {}) if isinstance(t, dict) else {} for t in texts]
         add = np.zeros((len(texts), k))
         missing: dict[str, list[tuple[int, int]]] = {}
-        for i, t in enumerate(texts):
-            ctx = t.get("context") if isinstance(t, dict) else None
-            if not ctx:
-                continue
-            for side, (key, j) in enumerate((("prev", i - 1), ("next", i + 1))):
-                other = ctx.get(key)
-                if not other:
-                    continue
-                if 0 <= j < len(texts) and text[j] == other:
-                    add[i] += near[j, side * k:(side + 1) * k]
-                else:
-                    missing.setdefault(other, []).append((i, side))
+        for side, (key, shift) in enumerate((("prev", -1), ("next", 1))):
+            other = [c.get(key) or "" for c in ctxs]
+            beside = [""] + text[:-1] if shift < 0 else text[1:] + [""]
+            here = np.array([i for i, (o, b) in enumerate(zip(other, beside)) if o and o == b],
+                            dtype=np.int64)
+            add[here] += near[here + shift, side * k:(side + 1) * k]
+            for i, (o, b) in enumerate(zip(other, beside)):
+                if o and o != b:
+                    missing.setdefault(o, []).append((i, side))
         if missing:
             alone = list(missing)
             rows_near = np.zeros((len(alone), 2 * k))
