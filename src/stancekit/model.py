@@ -143,10 +143,12 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             coef = np.zeros((len(self.labels), F))
             intercept = np.zeros(len(self.labels))
             ncols = self._neighbour_columns()
-            self.word_mask_ = np.array([is_word_ngram(f) for f in
-                                        self.vectorizer_.get_feature_names_out()], dtype=np.float64)
             self.neighbour_coef_ = np.zeros((len(ncols), 2 * F))
-            Xn = sparse.hstack([Xt, self._neighbour_matrix(X, Xt)], format="csr") if ncols else None
+            Xn = None
+            if ncols:
+                self.word_mask_ = np.array([is_word_ngram(f) for f in
+                                            self.vectorizer_.get_feature_names_out()], dtype=np.float64)
+                Xn = sparse.hstack([Xt, self._neighbour_matrix(X, Xt)], format="csr")
             self.estimators_ = []
             for j, label in enumerate(self.labels):
                 y = Y[:, j]
@@ -284,7 +286,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         ncols = self._neighbour_columns()
         if not ncols:
             return None
-        F = len(self.word_mask_)
+        F = self.neighbour_coef_.shape[1] // 2
         w = self.neighbour_coef_ * self.neighbour_weight
         return {"labels": [self.labels[j] for j in ncols],
                 "coef": np.ascontiguousarray(np.hstack([w[:, :F].T, w[:, F:].T]), dtype=np.float64)}

@@ -99,11 +99,18 @@ class Model:
             self._ncoef = np.asarray(view["coef"], dtype=np.float64)
             if self._ncoef.shape != (n, 2 * len(self._ncols)):
                 raise ArtifactError(f"{path}: neighbour weight shapes do not match the features")
-            self._word = np.fromiter(map(is_word_ngram, self._features), bool, n)
-            word_idf = self._idf * self._word
-            # and for batches with neighbours: word-only idf, then idf * neighbour weights
-            self._table_n = np.column_stack([self._table, word_idf,
-                                             self._ncoef * word_idf[:, None]])
+        self._near: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _neighbour_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(which features are word n-grams, the gather table for batches with neighbours:
+        `_table`, word-only idf, idf * neighbour weights). Built on first use, so loading
+        and plain strings never pay for it; two threads racing build the same arrays."""
+        if self._near is None:
+            word = np.fromiter(map(is_word_ngram, self._features), bool, len(self._features))
+            word_idf = self._idf * word
+            self._near = word, np.column_stack([self._table, word_idf,
+                                                self._ncoef * word_idf[:, None]])
+        return self._near
 
     def __repr__(self) -> str:
         return f"<stancekit.Model {self.metadata.get('name')}@{self.metadata.get('version')} " \
@@ -147,17 +154,21 @@ class Model:
             out[i:i + _CHUNK] = self._decision_batch(texts[i:i + _CHUNK])
         return out
 
+    def _occurrences(self, texts: list) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """(row, feature id) of every feature occurrence, plus what the number model reads:
+        the batch path's id arrays, or else each text's `Analyzer.split` (tokenized once)."""
+        ids = batch_ids(self._analyzer, self._words, texts)
+        if ids is not None:
+            return (*batch_columns(self._analyzer, self._words, self._vocab, texts, ids), ids, None)
+        splits = [self._analyzer.split(rec) for rec in texts]
+        return (*self._columns(splits), None, splits)
+
     def _decision_batch(self, texts: list) -> np.ndarray:
         """Scores of one chunk: the sentence model, blended with the number model for
         the labels it scores."""
         n = len(texts)
         out = np.tile(self._intercept, (n, 1))
-        ids = batch_ids(self._analyzer, self._words, texts)
-        if ids is not None:
-            rows, cols = batch_columns(self._analyzer, self._words, self._vocab, texts, ids)
-        else:  # tokenize once; the number model reads the same tokens
-            splits = [self._analyzer.split(rec) for rec in texts]
-            rows, cols = self._columns(splits)
+        rows, cols, ids, splits = self._occurrences(texts)
         near = np.zeros((n, 2 * len(self._ncols))) if self._ncols and any(
             isinstance(t, dict) and t.get("context") for t in texts) else None
         if len(cols):
@@ -191,7 +202,7 @@ class Model:
         tf = counts.astype(np.float64)
         if self._sublinear:
             tf = 1.0 + np.log(tf)
-        table = self._table if near is None else self._table_n
+        table = self._table if near is None else self._neighbour_tables()[1]
         terms = np.take(table, col, axis=0)  # row gathers: 6x faster than columns
         terms *= tf[:, None]
         L = len(self.labels)
@@ -231,9 +242,7 @@ class Model:
             alone = list(missing)
             rows_near = np.zeros((len(alone), 2 * k))
             scratch = np.zeros((len(alone), len(self.labels)))
-            ids = batch_ids(self._analyzer, self._words, alone)
-            rows, cols = batch_columns(self._analyzer, self._words, self._vocab, alone, ids) \
-                if ids is not None else self._columns([self._analyzer.split(a) for a in alone])
+            rows, cols, _, _ = self._occurrences(alone)
             if len(cols):
                 self._add_sentence_scores(scratch, rows, cols, rows_near)
             for r, places in zip(rows_near, missing.values()):
@@ -244,8 +253,9 @@ class Model:
     def _neighbour_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(word n-gram feature ids, their L2-normalised TF-IDF values) of a neighbour text."""
         toks, _ = self._analyzer.split(text)
+        word = self._neighbour_tables()[0]
         counts = Counter(i for i in map(self._vocab.get, self._analyzer.features(toks, []))
-                         if i is not None and self._word[i])
+                         if i is not None and word[i])
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         ids = np.fromiter(counts.keys(), np.int64, len(counts))
