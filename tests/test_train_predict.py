@@ -187,18 +187,14 @@ def test_predict_cli_inputs(workdir: Path, trained: Path, tmp_path: Path) -> Non
     rows = [json.loads(l) for l in res.stdout.splitlines()]
     assert [r["id"] for r in rows] == [1, 2] and "labels" in rows[0]
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "ok"}\n{"text": \n')
-    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
-    assert res.returncode == 2 and "bad.jsonl:2: invalid JSON" in res.stderr
-    bad.write_text('{"body": "ok"}\n')
-    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
-    assert res.returncode == 2 and "bad.jsonl:1: field 'text': missing field" in res.stderr
-    bad.write_text('{"text": "ok"}\n{"text": 5}\n')
-    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
-    assert res.returncode == 2 and "bad.jsonl:2: field 'text': must be a string, got int" in res.stderr
-    bad.write_text('["a list"]\n')
-    res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
-    assert res.returncode == 2 and "bad.jsonl:1: expected a JSON object, got list" in res.stderr
+    for content, message in (('{"text": "ok"}\n{"text": \n', "bad.jsonl:2: invalid JSON"),
+                             ('{"body": "ok"}\n', "bad.jsonl:1: field 'text': missing field"),
+                             ('{"text": "ok"}\n{"text": 5}\n',
+                              "bad.jsonl:2: field 'text': must be a string, got int"),
+                             ('["a list"]\n', "bad.jsonl:1: expected a JSON object, got list")):
+        bad.write_text(content)
+        res = run_cli("predict", str(trained), "--input", str(bad), cwd=workdir)
+        assert res.returncode == 2 and message in res.stderr, (content, res.stderr)
     res = run_cli("predict", str(trained), "--input", str(tmp_path / "absent.txt"), cwd=workdir)
     assert res.returncode == 2 and "absent.txt: No such file or directory" in res.stderr
     (tmp_path / "bad.txt").write_bytes(b"fine\n\xff\xfe\n")
