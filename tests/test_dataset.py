@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stancekit.config import config_from_dict, load_config
-from stancekit.dataset import build_dataset
+from stancekit.dataset import build_dataset, story_groups, story_key
 from stancekit.errors import DataError, LabelError
 
 from conftest import FIXTURES, ROOT, needs_shared, run_cli, SHARED
@@ -164,6 +164,59 @@ def test_weak_labels_on_bbc_articles(tmp_path: Path) -> None:
     assert all(r["split"] == "train" for r in rules)
     assert not {r["article_id"] for r in rules} & {r["article_id"] for r in ds.records if r["source"] == "gold"}
     assert any("quote" in r["labels"] for r in rules) and any("statistic" in r["labels"] for r in rules)
+
+
+def _long(n: int, topic: str) -> str:
+    return f"Sentence {n} about the {topic} has well over eight words in it."
+
+
+def test_story_groups_join_republished_copies() -> None:
+    a = [_long(n, "budget") for n in range(5)] + ["He said so."] * 4
+    b = a[:3] + [_long(9, "vote")]               # three long sentences of a: a copy
+    c = b[1:] + [_long(7, "rail")]                # three of b, two of a: joins through b
+    d = a[:2] + ["He said so."] * 4               # two long ones and stock phrases: its own
+    assert story_groups([a, b, c, d], 3) == [0, 0, 0, 3]
+    assert story_groups([a, b, c, d], 2) == [0, 0, 0, 0]
+    assert story_groups([a, b, c, d], 0) == [0, 1, 2, 3]
+    assert story_key("He said so.") is None
+    assert story_key(_long(1, "budget").upper()) == story_key(_long(1, "budget"))
+
+
+@needs_shared
+def test_republished_gold_stories_share_split_and_fold(tmp_path: Path) -> None:
+    cfg = config_from_dict({
+        "data": {"gold": [str(SHARED / "bbc-politics-gold.jsonl")]},
+        "weak_labels": {"enabled": True, "articles": [str(SHARED / "bbc-news.jsonl")]}},
+        "t", tmp_path)
+    ds = build_dataset(cfg)
+    gold = [r for r in ds.records if r["source"] == "gold"]
+    placed: dict[str, set] = {}
+    for r in gold:
+        placed.setdefault(r["story"], set()).add((r["split"], r["fold"]))
+    assert all(len(p) == 1 for p in placed.values())
+    story = {r["article_id"]: r["story"] for r in gold}
+    assert story["politics/child-access-law-shake-up-planned"] == \
+        story["politics/child-access-laws-shake-up"]
+    assert story["politics/labour-accused-of-eu-propaganda"] != \
+        story["politics/child-access-laws-shake-up"]
+    assert sum(1 for aid, s in story.items() if aid != s) >= 20
+    from stancekit.build import card
+    from stancekit.report import dataset_card
+    joined = card(ds)["same_story"]
+    assert ["politics/child-access-law-shake-up-planned", "politics/child-access-laws-shake-up"] in joined
+    assert "politics/child-access-laws-shake-up" in dataset_card(card(ds))
+    # unlabelled copies of gold stories are left out of the weak labels, and counted
+    keys = {story_key(r["text"]) for r in gold} - {None}
+    weak: dict[str, int] = {}
+    for r in ds.records:
+        if r["source"] == "rules" and story_key(r["text"]) in keys:
+            weak[r["article_id"]] = weak.get(r["article_id"], 0) + 1
+    assert max(weak.values(), default=0) < 3
+    assert ds.reading.same_story >= 3
+    off = build_dataset(config_from_dict({
+        "data": {"gold": [str(SHARED / "bbc-politics-gold.jsonl")]},
+        "split": {"same_story": 0}}, "t", tmp_path))
+    assert all(r["story"] == r["article_id"] for r in off.records)
 
 
 def test_csv_parquet_and_txt_article_sources(tmp_path: Path) -> None:

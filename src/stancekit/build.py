@@ -34,10 +34,14 @@ def card(ds: SentenceDataset) -> dict[str, Any]:
                 co[a][b] += 1
     per_article = Counter(r["article_id"] for r in ds.records)
     sizes = sorted(per_article.values())
+    stories: dict[str, set[str]] = {}
+    for r in ds.records:
+        stories.setdefault(r.get("story", r["article_id"]), set()).add(r["article_id"])
     return {"fingerprint": ds.fingerprint, "labels": labels, "articles": len(per_article),
             "sentences": len(ds.records), "splits": splits, "cooccurrence": co,
             "sentences_per_article": {"min": sizes[0], "median": median(sizes), "max": sizes[-1]},
             "cleaning": ds.cleaning.as_dict(), "reading": ds.reading.as_dict(),
+            "same_story": sorted(sorted(ids) for ids in stories.values() if len(ids) > 1),
             "article_splits": {aid: r["split"] for aid, r in
                                {r["article_id"]: r for r in ds.records}.items()},
             "article_folds": {aid: r["fold"] for aid, r in
@@ -51,7 +55,7 @@ def to_hf(ds: SentenceDataset) -> Any:
         "article_id": Value("string"), "index": Value("int32"), "paragraph": Value("int32"),
         "start": Value("int64"), "end": Value("int64"), "text": Value("string"),
         "labels": Sequence(ClassLabel(names=list(ds.labels))), "source": Value("string"),
-        "split": Value("string"), "fold": Value("int32"),
+        "story": Value("string"), "split": Value("string"), "fold": Value("int32"),
         "in_quote": Value("bool"), "prev": Value("string"), "next": Value("string"),
     })
     out = {}
@@ -66,7 +70,8 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
     ctx = r.get("context") or {}
     return {"article_id": r["article_id"], "index": r["index"], "paragraph": r["paragraph"],
             "start": r["start"], "end": r["end"], "text": r["text"], "labels": list(r["labels"]),
-            "source": r["source"], "split": r["split"], "fold": r["fold"],
+            "source": r["source"], "story": r.get("story", r["article_id"]),
+            "split": r["split"], "fold": r["fold"],
             "in_quote": bool(ctx.get("in_quote")), "prev": ctx.get("prev", ""),
             "next": ctx.get("next", "")}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,10 +158,57 @@ def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningR
     return out
 
 
-def _weak_records(cfg: Config, exclude: set[str], cleaning: CleaningReport, reading: ReadReport,
-                  progress: Callable[[Iterable], Iterable]) -> list[list[dict[str, Any]]]:
-    """Rule-labelled records for unlabelled articles (streamed; one article at a time)."""
+_WORDS = re.compile(r"\w+")
+
+
+def story_key(text: str) -> str | None:
+    """A sentence's identity across republished copies of a story: its lower-cased words.
+    None under 8 words, where stock phrases ("He told the BBC.") repeat across stories."""
+    words = _WORDS.findall(text.lower())
+    return " ".join(words) if len(words) >= 8 else None
+
+
+def _story_keys(texts: Iterable[str]) -> set[str]:
+    return {k for k in map(story_key, texts) if k is not None}
+
+
+def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int]:
+    """For each article (its sentence texts), the position of the first article of its story.
+
+    Articles sharing at least `min_shared` long sentences are one story, transitively:
+    a story republished under a new headline and id would otherwise sit on both sides
+    of a split and flatter every held-out score. `min_shared` 0: every article alone.
+    """
+    parent = list(range(len(articles)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if min_shared > 0:
+        holders: dict[str, list[int]] = {}
+        for i, texts in enumerate(articles):
+            for k in _story_keys(texts):
+                holders.setdefault(k, []).append(i)
+        shared = Counter((a, b) for hs in holders.values() if len(hs) > 1
+                         for n, a in enumerate(hs) for b in hs[n + 1:])
+        for (a, b), count in sorted(shared.items()):
+            if count >= min_shared:
+                parent[max(root(a), root(b))] = min(root(a), root(b))
+    return [root(i) for i in range(len(articles))]
+
+
+def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], cleaning: CleaningReport,
+                  reading: ReadReport, progress: Callable[[Iterable], Iterable]
+                  ) -> list[list[dict[str, Any]]]:
+    """Rule-labelled records for unlabelled articles (streamed; one article at a time).
+
+    Articles in `exclude`, or sharing `split.same_story` long sentences with the gold
+    (`gold_keys`), are left out and counted in `reading.same_story`."""
     wl = cfg.weak_labels
+    min_shared = cfg.split.same_story
     out = []
     count = 0
     for src in wl.articles:
@@ -169,9 +217,12 @@ def _weak_records(cfg: Config, exclude: set[str], cleaning: CleaningReport, read
                 continue
             if wl.max_articles is not None and count >= wl.max_articles:
                 return out
+            sents = _segment(art, cfg, cleaning)
+            if min_shared and len(_story_keys(s.text for s in sents) & gold_keys) >= min_shared:
+                reading.same_story += 1
+                continue
             count += 1
-            recs = [_record(art.id, s.index, s.text, (), "rules", s)
-                    for s in _segment(art, cfg, cleaning)]
+            recs = [_record(art.id, s.index, s.text, (), "rules", s) for s in sents]
             add_context(recs)
             for r in recs:
                 r["labels"] = list(weak_labels(r["text"], r["context"], wl.rules, cfg.labels.names))
@@ -211,23 +262,29 @@ def assign_groups(profiles: list[np.ndarray], fractions: Sequence[float], seed: 
 
 
 def assign_splits(articles: list[list[dict[str, Any]]], cfg: Config) -> None:
-    """Set `split` and `fold` on every gold record, by article; rule records are train-only."""
+    """Set `story`, `split` and `fold` on every gold record, by story (`story_groups`:
+    an article and its republished copies); rule records are train-only."""
     labels = cfg.labels.names
     gold = [a for a in articles if a[0]["source"] == "gold"]
-    profiles = []
-    for recs in gold:
+    first = story_groups([[r["text"] for r in recs] for recs in gold], cfg.split.same_story)
+    stories = sorted(set(first))
+    profiles = {g: np.zeros(len(labels) + 1) for g in stories}
+    for recs, g in zip(gold, first):
         c = Counter(l for r in recs for l in r["labels"])
-        profiles.append(np.array([c[l] for l in labels] + [len(recs)], dtype=float))
+        profiles[g] += np.array([c[l] for l in labels] + [len(recs)], dtype=float)
     s = cfg.split
-    splits = assign_groups(profiles, (1 - s.validation - s.test, s.validation, s.test), cfg.seed)
-    folds = assign_groups(profiles, [1.0 / s.folds] * s.folds, cfg.seed + 1)
-    for recs, sp, fold in zip(gold, splits, folds):
+    ordered = [profiles[g] for g in stories]
+    splits = dict(zip(stories, assign_groups(
+        ordered, (1 - s.validation - s.test, s.validation, s.test), cfg.seed)))
+    folds = dict(zip(stories, assign_groups(ordered, [1.0 / s.folds] * s.folds, cfg.seed + 1)))
+    for recs, g in zip(gold, first):
         for r in recs:
-            r["split"], r["fold"] = SPLITS[sp], fold
+            r["story"] = gold[g][0]["article_id"]
+            r["split"], r["fold"] = SPLITS[splits[g]], folds[g]
     for recs in articles:
         if recs[0]["source"] == "rules":
             for r in recs:
-                r["split"], r["fold"] = "train", -1
+                r["story"], r["split"], r["fold"] = r["article_id"], "train", -1
 
 
 def fingerprint(records: Sequence[dict[str, Any]]) -> str:
@@ -270,7 +327,8 @@ def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _ident
         add_context(recs)
     if cfg.weak_labels.enabled:
         gold_ids = {recs[0]["article_id"] for recs in per_article}
-        per_article.extend(_weak_records(cfg, gold_ids, cleaning, reading, progress))
+        gold_keys = _story_keys(r["text"] for recs in per_article for r in recs)
+        per_article.extend(_weak_records(cfg, gold_ids, gold_keys, cleaning, reading, progress))
     assign_splits(per_article, cfg)
     records = [r for recs in per_article for r in recs]
     _check_label_support(records, cfg)

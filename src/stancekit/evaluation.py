@@ -52,7 +52,8 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
         if not isinstance(row["text"], str):
             raise DataError("must be a string", path, n, "text")
         check_labels(row["labels"], labels, path, n)
-        records.append({"article_id": str(row.get("article_id", f"line{n}")),
+        aid = str(row.get("article_id", f"line{n}"))
+        records.append({"article_id": aid, "story": str(row.get("story", aid)),
                         "index": row.get("index", 0), "text": row["text"],
                         "labels": row["labels"], "line": n})
     if not records:
@@ -67,7 +68,8 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
 
 def bootstrap(Y: np.ndarray, P: np.ndarray, groups: Sequence[str], labels: Sequence[str],
               n: int = 1000, seed: int = 0) -> dict[str, dict[str, float]]:
-    """95% percentile intervals of the headline figures, resampling whole articles."""
+    """95% percentile intervals of the headline figures, resampling whole groups (stories:
+    an article with its republished copies, as a built dataset records them)."""
     ids = np.unique(np.asarray(groups), return_inverse=True)[1]
     members = [np.flatnonzero(ids == g) for g in range(ids.max() + 1)]
     rng = np.random.default_rng(seed)
@@ -112,13 +114,13 @@ def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot:
     scores = model.predict_scores(data.records)
     P = decide(scores, model.thresholds, model.exclusive)
     P05 = decide(scores, np.full(len(labels), 0.5), model.exclusive)
-    groups = [r["article_id"] for r in data.records]
+    groups = [r["story"] for r in data.records]
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "model": {"name": model.metadata.get("name"), "version": model.metadata.get("version"),
                   "path": model.metadata.get("path")},
         "data": {"source": data.source, "sentences": len(data.records),
-                 "articles": len(set(groups))},
+                 "articles": len({r["article_id"] for r in data.records})},
         "thresholds": dict(zip(labels, map(float, model.thresholds))),
         "at_thresholds": summary(data.Y, P, labels, model.exclusive),
         "at_0.5": summary(data.Y, P05, labels, model.exclusive),

@@ -29,12 +29,15 @@ class Article:
 
 @dataclass
 class ReadReport:
-    """Records skipped (only where the config allows skipping), by reason."""
+    """Records skipped (only where the config allows skipping), by reason, and unlabelled
+    articles left out because they repeat a gold story (`split.same_story`)."""
 
     skipped: Counter = field(default_factory=Counter)
+    same_story: int = 0
 
     def as_dict(self) -> dict:
-        return {"skipped": dict(self.skipped), "total": sum(self.skipped.values())}
+        return {"skipped": dict(self.skipped), "total": sum(self.skipped.values()),
+                "unlabelled_same_story": self.same_story}
 
 
 def _detect(path: Path, fmt: str) -> str:

@@ -105,4 +105,11 @@ def dataset_card(card: dict[str, Any]) -> str:
             "## Cleaning", "", f"Lines dropped: {card['cleaning']['total']} "
             f"({', '.join(f'{k} {v}' for k, v in card['cleaning']['dropped'].items()) or 'none'}).",
             f"Records skipped on read: {card['reading']['total']} {card['reading']['skipped'] or ''}"]
+    same = card.get("same_story", [])
+    out += ["", "## Republished stories", "",
+            f"{len(same)} stories appear under more than one annotated article id (sharing "
+            "`split.same_story` or more sentences of 8+ words); each story's articles share "
+            "one split and fold. Unlabelled articles left out of the weak labels for "
+            f"repeating a gold story: {card['reading'].get('unlabelled_same_story', 0)}."]
+    out += [f"- {', '.join(ids)}" for ids in same]
     return "\n".join(out) + "\n"
