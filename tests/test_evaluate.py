@@ -44,6 +44,20 @@ def test_exclusive_confusion_matrix() -> None:
     assert m["confusion_matrix"] == [[1, 0], [1, 1]] and m["accuracy"] == pytest.approx(2 / 3)
 
 
+def test_bootstrap_resamples_whole_stories(tmp_path: Path) -> None:
+    # a built dataset's `story` column joins republished copies: one story, one draw
+    rows = [{"article_id": aid, "story": "s", "index": i, "text": f"Sentence {i}.", "labels": lab}
+            for aid, i, lab in (("a", 0, ["a"]), ("a", 1, ["a", "b"]), ("b", 0, []), ("b", 1, ["b"]))]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = read_eval_data(path, LABELS)
+    assert [r["story"] for r in data.records] == ["s"] * 4
+    one = bootstrap(data.Y, P, [r["story"] for r in data.records], LABELS, n=50)
+    assert one["macro_f1"]["low"] == one["macro_f1"]["value"] == one["macro_f1"]["high"]
+    two = bootstrap(data.Y, P, [r["article_id"] for r in data.records], LABELS, n=50)
+    assert two["macro_f1"]["low"] < two["macro_f1"]["high"]
+
+
 def test_pr_curve_by_hand() -> None:
     c = pr_curve(np.array([0.9, 0.8, 0.8, 0.1]), np.array([1, 0, 1, 0]))
     assert c["threshold"] == [0.9, 0.8, 0.1]

@@ -71,6 +71,7 @@ NUMBER_CLASSES = QUANTITY_CLASSES | frozenset(("<year>", "<ord>", "<date>"))
 CUE_CLASSES = frozenset(CUE_CLASS.values())
 _OPEN_DOUBLE = "“"
 _CLOSE_DOUBLE = "”"
+_DOUBLE_MARKS = re.compile(f"[\"{_OPEN_DOUBLE}{_CLOSE_DOUBLE}]")
 
 
 def number_class(lead: str, body: str | None, suf: str | None, per_cent: str | None,
@@ -224,19 +225,15 @@ def quote_state(text: str, open_before: bool) -> tuple[bool, int]:
     opening mark at each new paragraph of a long quotation).
     """
     state = open_before
-    marks = 0
     stripped = text.lstrip()
-    skip_first = open_before and stripped[:1] in ("\"", _OPEN_DOUBLE)
-    for i, ch in enumerate(stripped):
-        if ch == "\"" or ch == _OPEN_DOUBLE or ch == _CLOSE_DOUBLE:
-            marks += 1
-            if i == 0 and skip_first:
-                continue
-            if ch == "\"":
-                state = not state
-            else:
-                state = ch == _OPEN_DOUBLE
-    return state, marks
+    found = _DOUBLE_MARKS.findall(stripped)  # visits the marks only, not every character
+    if found and open_before and stripped[:1] in ("\"", _OPEN_DOUBLE):
+        found_after = found[1:]
+    else:
+        found_after = found
+    for ch in found_after:
+        state = (not state) if ch == "\"" else ch == _OPEN_DOUBLE
+    return state, len(found)
 
 
 @dataclass(frozen=True)
@@ -254,6 +251,8 @@ class Analyzer:
     neighbours: bool = True
 
     def __call__(self, record: Any) -> list[str]:
+        if isinstance(record, tuple):  # already `split` (StanceClassifier.fit tokenizes once)
+            return self.features(*record)
         return self.features(*self.split(record))
 
     def features(self, toks: list[str], extras: list[str]) -> list[str]:

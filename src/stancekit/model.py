@@ -120,8 +120,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.vectorizer_ = TfidfVectorizer(analyzer=self._analyzer(), lowercase=False,
                                            min_df=self.min_df, max_features=self.max_features,
                                            sublinear_tf=self.sublinear_tf, dtype=np.float64)
+        splits = [self._analyzer().split(x) for x in X]  # tokenized once: TF-IDF and numbers
         try:
-            Xt = self.vectorizer_.fit_transform(X)
+            Xt = self.vectorizer_.fit_transform(splits)
         except ValueError as exc:  # e.g. every feature below min_df
             raise TrainingError(f"cannot build features: {exc}") from None
         Xt.sort_indices()  # column order within rows must not depend on hash seeds
@@ -163,7 +164,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 self.estimators_.append(est)
         self.coef_ = coef
         self.intercept_ = intercept
-        self.numbers_ = self._fit_numbers(X, Y, sample_weight)
+        self.numbers_ = self._fit_numbers([toks for toks, _ in splits], Y, sample_weight)
         self.thresholds_ = np.full(len(self.labels), float(self.default_threshold))
         return self
 
@@ -204,8 +205,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """Columns of the labels the number model also scores (those being trained)."""
         return [j for j, label in enumerate(self.labels) if label in self.number_labels]
 
-    def _fit_numbers(self, X: list, Y: np.ndarray, sample_weight: Any) -> NumberModel | None:
-        """The per-number model for `number_labels`, or None when there are none."""
+    def _fit_numbers(self, tokens: list[list[str]], Y: np.ndarray, sample_weight: Any
+                     ) -> NumberModel | None:
+        """The per-number model for `number_labels` from each sentence's tokens, or None
+        when there are none."""
         cols = self._number_columns()
         if not cols:
             return None
@@ -213,10 +216,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             raise TrainingError("numbers.labels needs features.number_shapes: true "
                                 "(the number model reads the number classes)")
         W = None if sample_weight is None else \
-            np.column_stack([np.broadcast_to(_column(sample_weight, j), len(X)) for j in cols])
+            np.column_stack([np.broadcast_to(_column(sample_weight, j), len(tokens)) for j in cols])
         model = NumberModel([self.labels[j] for j in cols], self.number_window, self.number_C,
                             self.number_floor, self.max_iter, self.random_state)
-        return model.fit(X, Y[:, cols], W)
+        return model.fit_tokens(tokens, Y[:, cols], W)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw linear scores, one column per label."""

@@ -141,8 +141,14 @@ class NumberModel:
         `sample_weight` (n, len(labels)) gives each sentence's weight per label; mentions
         of sentences with weight 0 for a label are left out of that label's model.
         """
+        return self.fit_tokens([tokenize(_text(x)) for x in X], Y, sample_weight)
+
+    def fit_tokens(self, tokens: Sequence[list[str]], Y: np.ndarray,
+                   sample_weight: np.ndarray | None = None) -> "NumberModel":
+        """`fit` from each sentence's tokens (`features.tokenize`, number shapes on), for
+        a caller that has tokenized the sentences already."""
         from sklearn.linear_model import LogisticRegression  # training only, as above
-        mentions = [mention_features(_text(x), self.window) for x in X]
+        mentions = [token_mentions(t, self.window) for t in tokens]
         feats = sorted({f for sentence in mentions for m in sentence for f in m})
         self.vocabulary_ = {f: i for i, f in enumerate(feats)}
         self.features_ = feats
