@@ -117,6 +117,12 @@ against the last row; the others by article id, against the row before it):
 | statistic also given the neighbour blocks | -0.001 (split seed 13; statistic -0.003) |
 | neighbour blocks that keep the neighbour's context flags and quote marks (its whole feature vector rather than its word n-grams) | +0.000 (three splits): word n-grams alone score the same and let the scorer reuse each sentence's row |
 | the claim a rebuttal answers, through the first stage: in the second-stage model, each sentence's largest (content-word overlap x first-stage accusation / denial probability) over the earlier and over the later sentences of its article | -0.002 / -0.001 against the second stage without it (split seed 13; accusation and denial only / all four labels) |
+| the number model also reading ordinals and multiplicatives (`fourth`, `twelfth`, `doubled`, `sixfold`; all `<mult>` cue words / those alone) as number mentions | -0.001 / +0.000 (split seed 13; statistic -0.004 / +0.000) |
+| by story: capitalised words after the first replaced by `zname` / followed by it (names are story-specific) | -0.009 / -0.005 (split seed 13) |
+| by story: min_df 3; rule weight 0.1; neighbour weight 1.0 (each against denial-only neighbours) | +0.000 (three splits: +0.002 / -0.002 / +0.000); -0.002; -0.004 (split seed 13) |
+| by story: C 10 / 100; neighbour weight 0.3; no class weights; raw instead of sublinear tf | -0.002 / +0.000; -0.002; -0.002; -0.001 (split seed 13) |
+| by story: the 100-dimensional PPMI-SVD word vectors of the BBC articles, L2-normalised mean appended (x1.0) | +0.002 (split seed 13; accusation +0.007, quote -0.003): still not worth a 100-float sum per token in the scorer |
+| by story: the second-stage model over the first stage's scores of each sentence and its neighbours, for accusation and denial | -0.005 / +0.004 (split seeds 13 / 14) |
 """
 
 
@@ -134,6 +140,9 @@ def render(r: dict) -> str:
                          r["sklearn-default"])
     g, b, cv = r["segmenters"], r["build-weak"], r["stancekit-cv"]["cv5"]
     t = pl["test"]
+    ev0 = s.get("evaluate_cli", {})
+    test_size = (f"{ev0['articles']} articles, {ev0['sentences']:,} sentences"
+                 if "sentences" in ev0 else "its test split")
     rows = [_row("stancekit (configs/bbc-politics.yaml, with weak labels)", s),
             f"| stancekit, gold only (`--set weak_labels.enabled=false`) | {t['macro_f1']:.3f} | "
             f"{t['accusation']:.3f} | {t['denial']:.3f} | {t['quote']:.3f} | {t['statistic']:.3f} "
@@ -172,21 +181,21 @@ def render(r: dict) -> str:
         m["quote"] >= 0.95
     ev = s.get("evaluate_cli")
     ci = (f" `stancekit evaluate` on the built dataset gives the same figures with "
-          f"article-bootstrap 95% intervals: macro-F1 {ev['macro_f1']['low']:.3f}-"
+          f"story-bootstrap 95% intervals: macro-F1 {ev['macro_f1']['low']:.3f}-"
           f"{ev['macro_f1']['high']:.3f}, statistic {ev['statistic']['low']:.3f}-"
           f"{ev['statistic']['high']:.3f}: one split of {ev['articles']} articles cannot "
           "settle a difference this small." if ev else "")
     mean = r["stancekit-cv"].get("cv5_mean")
     splits = r["stancekit-cv"].get("cv5_splits", {})
     cv_ok = ok(cv) and (mean is None or ok(mean))
-    over = (f" Over {len(splits)} different article splits (seeds {', '.join(splits)}: "
+    over = (f" Over {len(splits)} different story splits (seeds {', '.join(splits)}: "
             + ", ".join(f"{v['macro_f1']:.3f}" for v in splits.values())
             + f") the mean is {mean['macro_f1']:.3f} (quote {mean['quote']:.3f}, statistic "
             f"{mean['statistic']:.3f}): **{'met' if ok(mean) else 'not met'}**." if mean else "")
     quality = (
         f"- Target: macro-F1 0.75 with quote 0.95 and statistic 0.90 on held-out articles. "
         f"Test split: {t['macro_f1']:.3f} (quote {t['quote']:.3f}, statistic "
-        f"{t['statistic']:.3f}): **{'met' if ok(t) else 'not met'}**.{ci} Article-grouped "
+        f"{t['statistic']:.3f}): **{'met' if ok(t) else 'not met'}**.{ci} Story-grouped "
         f"5-fold CV: {cv['macro_f1']:.3f} (quote {cv['quote']:.3f}, statistic "
         f"{cv['statistic']:.3f}): **{'met' if ok(cv) else 'not met'}**.{over} CV averages five "
         "held-out folds (every gold article held out once) and is the better estimate for "
@@ -206,7 +215,7 @@ Every system runs in its own subprocess with one thread (peak memory is its own
 trained on the train+validation articles of `configs/bbc-politics.yaml` (stancekit tunes
 its thresholds on the validation articles with a model fitted on train, then fits
 again on train + validation; the baselines see
-gold sentences only), scored on its held-out **test articles** (1,069 sentences).
+gold sentences only), scored on its held-out **test articles** ({test_size}).
 Throughput is batch prediction over all 41,118 sentences of `bbc-news.jsonl`
 (segmented by stancekit), from the raw sentence strings to per-label output, fastest
 of 5 calls for every system; latency is one sentence
@@ -227,7 +236,8 @@ Ratios, stancekit / other (same run):
 
 - Cold start of `stancekit predict MODEL "one sentence"`: **{s['cold_start_s']:.2f} s** (target
   0.5 s; the inference path imports NumPy and click, never scikit-learn).
-- Article-grouped 5-fold cross-validation of the shipped config (thresholds tuned on
+- Story-grouped 5-fold cross-validation of the shipped config (an article and its
+  republished copies held out together; thresholds tuned on
   another fold inside each training set): **macro-F1 {cv['macro_f1']:.3f}** (accusation
   {cv['accusation']:.3f}, denial {cv['denial']:.3f}, quote {cv['quote']:.3f}, statistic
   {cv['statistic']:.3f}). This is the steadier figure; the single test split above is

@@ -77,7 +77,7 @@ def _train_s(timings: dict) -> float:
 
 def _evaluate_cli(artifact: Path, tmp: Path) -> dict:
     """The test-split figures as `stancekit evaluate` reports them on the built dataset,
-    with article-bootstrap 95% intervals."""
+    with story-bootstrap 95% intervals."""
     exe = str(Path(sys.executable).parent / "stancekit")
     subprocess.run([exe, "build", "configs/bbc-politics.yaml", "--output", str(tmp / "ds")],
                    check=True, capture_output=True)
@@ -85,7 +85,7 @@ def _evaluate_cli(artifact: Path, tmp: Path) -> dict:
                          check=True, capture_output=True, text=True)
     r = json.loads(res.stdout)
     iv = r["intervals"]
-    out: dict = {"articles": r["data"]["articles"]}
+    out: dict = {"articles": r["data"]["articles"], "sentences": r["data"]["sentences"]}
     for k, key in [("macro_f1", "macro_f1")] + [(l, f"f1/{l}") for l in LABELS]:
         out[k] = {x: round(iv[key][x], 4) for x in ("value", "low", "high")}
     return out
