@@ -143,7 +143,7 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
         from .report import metrics_table
         iv = result["intervals"]["macro_f1"]
         click.echo(metrics_table(result["at_thresholds"], m.labels))
-        click.echo(f"macro-F1 95% CI (article bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
+        click.echo(f"macro-F1 95% CI (story bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
         if other is not None:
             for k, d in result["against"]["difference"].items():
                 click.echo(f"{k:<16} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "

@@ -1,5 +1,6 @@
-"""Evaluation: metrics at the stored thresholds and at 0.5, article-bootstrap intervals,
-paired comparison against another model, and reports (JSON, Markdown, PNG, errors)."""
+"""Evaluation: metrics at the stored thresholds and at 0.5, bootstrap intervals over
+stories (an article with its republished copies), paired comparison against another
+model, and reports (JSON, Markdown, PNG, errors)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def bootstrap(Y: np.ndarray, P: np.ndarray, groups: Sequence[str], labels: Seque
 
 def paired_bootstrap(Y: np.ndarray, P: np.ndarray, Q: np.ndarray, groups: Sequence[str],
                      labels: Sequence[str], n: int = 1000, seed: int = 0) -> dict[str, dict]:
-    """Per label (and macro), the F1 difference P - Q with a 95% article-bootstrap interval."""
+    """Per label (and macro), the F1 difference P - Q with a 95% story-bootstrap interval."""
     ids = np.unique(np.asarray(groups), return_inverse=True)[1]
     members = [np.flatnonzero(ids == g) for g in range(ids.max() + 1)]
     rng = np.random.default_rng(seed)
@@ -120,7 +121,8 @@ def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot:
         "model": {"name": model.metadata.get("name"), "version": model.metadata.get("version"),
                   "path": model.metadata.get("path")},
         "data": {"source": data.source, "sentences": len(data.records),
-                 "articles": len({r["article_id"] for r in data.records})},
+                 "articles": len({r["article_id"] for r in data.records}),
+                 "stories": len(set(groups))},
         "thresholds": dict(zip(labels, map(float, model.thresholds))),
         "at_thresholds": summary(data.Y, P, labels, model.exclusive),
         "at_0.5": summary(data.Y, P05, labels, model.exclusive),
@@ -166,7 +168,7 @@ def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir:
     m, iv = result["at_thresholds"], result["intervals"]
     lines = [f"# Evaluation of {public['model']['name']} {public['model']['version'] or ''}", "",
              f"**macro-F1 {m['macro_f1']:.3f}** (95% CI {iv['macro_f1']['low']:.3f}-"
-             f"{iv['macro_f1']['high']:.3f}, bootstrap over {public['data']['articles']} articles), "
+             f"{iv['macro_f1']['high']:.3f}, bootstrap over {public['data']['stories']} stories), "
              f"micro-F1 {m['micro_f1']:.3f}, on {public['data']['sentences']} sentences of "
              f"`{public['data']['source']}`.", "", "## At the model's thresholds", "",
              metrics_table(m, model.labels), "", "| label | F1 95% CI | threshold |",
