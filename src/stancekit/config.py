@@ -154,7 +154,7 @@ class ThresholdsConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Optional grid/random search over config keys with article-grouped CV."""
+    """Optional grid/random search over config keys with story-grouped CV."""
 
     enabled: bool = False
     method: Literal["grid", "random"] = "grid"

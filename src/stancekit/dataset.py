@@ -1,8 +1,9 @@
-"""Dataset building: articles + annotations -> labelled sentence records, split by article.
+"""Dataset building: articles + annotations -> labelled sentence records, split by story
+(an article and any copies of it republished under another id).
 
 Each record carries its article id, sentence index (0 = headline), paragraph,
 character offsets (when the raw article is known), labels, source (gold or rules),
-its article context (neighbours, open quotation) and its split and CV fold.
+its article context (neighbours, open quotation), its story and its split and CV fold.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
                    f"{DEFINITIONS.get(label, 'defined by the project config')}")
     ds = meta["dataset"]
     out += ["", "## Data", "",
-            f"{ds['sentences']} sentences; split by article: " +
+            f"{ds['sentences']} sentences; split by story (an article and its republished copies): " +
             ", ".join(f"{k} {v}" for k, v in ds["splits"].items()) +
             f". Dataset fingerprint `{ds['fingerprint']}`." +
             (" The final model was fitted on train + validation; its thresholds and the "

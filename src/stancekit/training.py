@@ -100,7 +100,7 @@ def _fit(cfg: Config, ds: SentenceDataset, records: list[dict],
 
 def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
               labels: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold scores of the gold records over the dataset's article-grouped folds."""
+    """Out-of-fold scores of the gold records over the dataset's story-grouped folds."""
     gold_idx = [i for i, r in enumerate(records) if r["source"] == "gold"]
     folds = sorted({records[i]["fold"] for i in gold_idx})
     labels = labels or ds.labels
@@ -115,7 +115,7 @@ def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
 
 
 def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config, list[dict]]:
-    """Grid or random search over config keys, scored by article-grouped CV macro-F1."""
+    """Grid or random search over config keys, scored by story-grouped CV macro-F1."""
     from .scoring import decide, tune_thresholds
     s = cfg.search
     keys = list(s.params)
@@ -206,7 +206,7 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
                                     "empty; use thresholds.tune: cv")
             scores, Y = val_scores, ds.matrix(val, labels)
         else:
-            log("tuning thresholds by article-grouped cross-validation")
+            log("tuning thresholds by story-grouped cross-validation")
             scores, Y = cv_scores(cfg, ds, train, labels)
         clf.tune_thresholds(scores, Y, cfg.thresholds.grid)
     timings["thresholds_s"] = time.perf_counter() - t
