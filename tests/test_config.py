@@ -35,6 +35,8 @@ def test_overrides(override: str, key: tuple[str, ...], value: object) -> None:
     ("model.C=-1", r"'model.C' must be positive, got -1"),
     ("model.type=forest", r"'model.type' must be one of 'logreg', 'svm', 'sgd', got 'forest'"),
     ("split.folds=1", r"'split.folds' must be at least 2"),
+    ("split.same_story=-1", r"'split.same_story' must be 0 \(off\) or a number of sentences, got -1"),
+    ("split.same_story=two", r"'split.same_story' must be int, got 'two'"),
     ("numbers.labels=[stats]", r"'numbers.labels' must name labels from labels.names .* got 'stats'"),
     ("numbers.weight=1.5", r"'numbers.weight' must be in \[0, 1\], got 1.5"),
     ("numbers.window=0", r"'numbers.window' must be in 1..6, got 0"),
