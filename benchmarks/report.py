@@ -123,6 +123,7 @@ against the last row; the others by article id, against the row before it):
 | by story: C 10 / 100; neighbour weight 0.3; no class weights; raw instead of sublinear tf | -0.002 / +0.000; -0.002; -0.002; -0.001 (split seed 13) |
 | by story: the 100-dimensional PPMI-SVD word vectors of the BBC articles, L2-normalised mean appended (x1.0) | +0.002 (split seed 13; accusation +0.007, quote -0.003): still not worth a 100-float sum per token in the scorer |
 | by story: the second-stage model over the first stage's scores of each sentence and its neighbours, for accusation and denial | -0.005 / +0.004 (split seeds 13 / 14) |
+| by story: thresholds from story-grouped 3-fold CV inside the training split (`thresholds.tune: cv`) instead of the validation split | -0.001 (split seed 13; three more fits per run) |
 """
 
 
