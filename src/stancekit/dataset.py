@@ -197,7 +197,8 @@ def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int
                          for n, a in enumerate(hs) for b in hs[n + 1:])
         for (a, b), count in sorted(shared.items()):
             if count >= min_shared:
-                parent[max(root(a), root(b))] = min(root(a), root(b))
+                ra, rb = root(a), root(b)
+                parent[max(ra, rb)] = min(ra, rb)  # a story's root is its first article
     return [root(i) for i in range(len(articles))]
 
 
