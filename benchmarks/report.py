@@ -124,6 +124,8 @@ against the last row; the others by article id, against the row before it):
 | by story: the 100-dimensional PPMI-SVD word vectors of the BBC articles, L2-normalised mean appended (x1.0) | +0.002 (split seed 13; accusation +0.007, quote -0.003): still not worth a 100-float sum per token in the scorer |
 | by story: the second-stage model over the first stage's scores of each sentence and its neighbours, for accusation and denial | -0.005 / +0.004 (split seeds 13 / 14) |
 | by story: thresholds from story-grouped 3-fold CV inside the training split (`thresholds.tune: cv`) instead of the validation split | -0.001 (split seed 13; three more fits per run) |
+| by story: 5-character stems of words longer than 5 as extra unigrams | +0.002 (three splits: -0.002 / +0.006 / +0.001): too uneven to pay for a stem lookup in the scorer |
+| by story: rule weight 0.01 / 0 (the unlabelled articles then only shape the vocabulary) | -0.001 (three splits: +0.001 / -0.004 / +0.001) / -0.003 (split seed 13) |
 """
 
 
