@@ -36,7 +36,7 @@ def card(ds: SentenceDataset) -> dict[str, Any]:
     sizes = sorted(per_article.values())
     stories: dict[str, set[str]] = {}
     for r in ds.records:
-        stories.setdefault(r.get("story", r["article_id"]), set()).add(r["article_id"])
+        stories.setdefault(r["story"], set()).add(r["article_id"])
     return {"fingerprint": ds.fingerprint, "labels": labels, "articles": len(per_article),
             "sentences": len(ds.records), "splits": splits, "cooccurrence": co,
             "sentences_per_article": {"min": sizes[0], "median": median(sizes), "max": sizes[-1]},
@@ -70,7 +70,7 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
     ctx = r.get("context") or {}
     return {"article_id": r["article_id"], "index": r["index"], "paragraph": r["paragraph"],
             "start": r["start"], "end": r["end"], "text": r["text"], "labels": list(r["labels"]),
-            "source": r["source"], "story": r.get("story", r["article_id"]),
+            "source": r["source"], "story": r["story"],
             "split": r["split"], "fold": r["fold"],
             "in_quote": bool(ctx.get("in_quote")), "prev": ctx.get("prev", ""),
             "next": ctx.get("next", "")}

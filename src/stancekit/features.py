@@ -227,11 +227,8 @@ def quote_state(text: str, open_before: bool) -> tuple[bool, int]:
     state = open_before
     stripped = text.lstrip()
     found = _DOUBLE_MARKS.findall(stripped)  # visits the marks only, not every character
-    if found and open_before and stripped[:1] in ("\"", _OPEN_DOUBLE):
-        found_after = found[1:]
-    else:
-        found_after = found
-    for ch in found_after:
+    continues = open_before and stripped[:1] in ("\"", _OPEN_DOUBLE)
+    for ch in found[1 if continues else 0:]:
         state = (not state) if ch == "\"" else ch == _OPEN_DOUBLE
     return state, len(found)
 

@@ -117,10 +117,11 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             raise TrainingError(f"Y must have shape ({len(X)}, {len(self.labels)}), got {Y.shape}")
         if not X:
             raise TrainingError("no training sentences")
-        self.vectorizer_ = TfidfVectorizer(analyzer=self._analyzer(), lowercase=False,
+        analyzer = self._analyzer()
+        self.vectorizer_ = TfidfVectorizer(analyzer=analyzer, lowercase=False,
                                            min_df=self.min_df, max_features=self.max_features,
                                            sublinear_tf=self.sublinear_tf, dtype=np.float64)
-        splits = [self._analyzer().split(x) for x in X]  # tokenized once: TF-IDF and numbers
+        splits = [analyzer.split(x) for x in X]  # tokenized once: TF-IDF and numbers
         try:
             Xt = self.vectorizer_.fit_transform(splits)
         except ValueError as exc:  # e.g. every feature below min_df
