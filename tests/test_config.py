@@ -50,8 +50,35 @@ def test_bad_overrides(override: str, message: str) -> None:
 def test_unknown_key_in_file(tmp_path: Path) -> None:
     p = tmp_path / "c.yaml"
     p.write_text("model:\n  typ: svm\n")
-    with pytest.raises(ConfigError, match=r"c.yaml: unknown key 'model.typ'; did you mean 'model.type'"):
+    with pytest.raises(ConfigError, match=r"c.yaml:2: unknown key 'model.typ'; did you mean 'model.type'"):
         load_config(p)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: 1\nmodel:\n  type: logreg\n  C: -3\n", r"c.yaml:4: 'model.C' must be positive, got -3"),
+    ("features:\n  word_ngrams: [1,\n    x]\n", r"c.yaml:3: 'features.word_ngrams\[1\]' must be int"),
+    ("data:\n  articles:\n    - path: a\n    - path: b\n      format: docx\n",
+     r"c.yaml:5: 'data.articles\[1\].format' must be one of"),
+    ("labels:\n  names: [a, b]\nnumbers:\n  labels: [statistic]\n",
+     r"c.yaml:4: 'numbers.labels' must name labels from labels.names"),
+    # a check over two keys names their section
+    ("split:\n  validation: 0.5\n  test: 0.45\n", r"c.yaml:1: 'split.validation \+ split.test' must leave"),
+])
+def test_bad_value_names_its_line(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(p)
+
+
+def test_bad_override_value_names_the_override(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  C: 2.0\n")
+    with pytest.raises(ConfigError, match=r"^--set model.C=-1: 'model.C' must be positive, got -1"):
+        load_config(p, ["model.C=-1"])
+    item = "data.articles=[{path: a, format: docx}]"
+    with pytest.raises(ConfigError, match=r"^--set data.articles=.*: 'data.articles\[0\].format' must be"):
+        load_config(p, [item])
 
 
 def test_invalid_yaml_names_line(tmp_path: Path) -> None:

@@ -237,19 +237,19 @@ def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"'{where}' must be one of {', '.join(map(repr, args))}, got {value!r}",
-                              source)
+                              source, key=where)
         return value
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"'{where}' must be a list, got {value!r}", source)
+            raise ConfigError(f"'{where}' must be a list, got {value!r}", source, key=where)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(v, args[0], f"{where}[{i}]", source) for i, v in enumerate(value))
         if len(value) != len(args):
-            raise ConfigError(f"'{where}' must have {len(args)} items, got {value!r}", source)
+            raise ConfigError(f"'{where}' must have {len(args)} items, got {value!r}", source, key=where)
         return tuple(_convert(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"'{where}' must be a mapping, got {value!r}", source)
+            raise ConfigError(f"'{where}' must be a mapping, got {value!r}", source, key=where)
         return {str(k): _convert(v, args[1], f"{where}.{k}", source) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         if tp is ArticleSource and isinstance(value, str):
@@ -260,14 +260,14 @@ def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float, str, bool) and (type(value) is not tp):
-        raise ConfigError(f"'{where}' must be {_type_name(tp)}, got {value!r}", source)
+        raise ConfigError(f"'{where}' must be {_type_name(tp)}, got {value!r}", source, key=where)
     return value
 
 
 def _build(cls: type, data: Any, where: str, source: str | None) -> Any:
     """Build dataclass `cls` from a mapping, rejecting unknown keys."""
     if not isinstance(data, dict):
-        raise ConfigError(f"'{where or 'config'}' must be a mapping, got {data!r}", source)
+        raise ConfigError(f"'{where or 'config'}' must be a mapping, got {data!r}", source, key=where)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.name != "base_dir"]
     kwargs = {}
@@ -277,7 +277,7 @@ def _build(cls: type, data: Any, where: str, source: str | None) -> Any:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f"; did you mean '{(where + '.') if where else ''}{close[0]}'?" if close else \
                 f"; valid keys: {', '.join(names)}"
-            raise ConfigError(f"unknown key '{path}'{hint}", source)
+            raise ConfigError(f"unknown key '{path}'{hint}", source, key=path)
         kwargs[key] = _convert(value, hints[key], path, source)
     return cls(**kwargs)
 
@@ -285,7 +285,7 @@ def _build(cls: type, data: Any, where: str, source: str | None) -> Any:
 def _check_values(cfg: Config, source: str | None) -> None:
     """Range checks that types alone cannot express."""
     def bad(key: str, value: Any, why: str) -> ConfigError:
-        return ConfigError(f"'{key}' {why}, got {value!r}", source)
+        return ConfigError(f"'{key}' {why}, got {value!r}", source, key=key)
     if not cfg.labels.names:
         raise bad("labels.names", cfg.labels.names, "must name at least one label")
     if len(set(cfg.labels.names)) != len(cfg.labels.names):
@@ -418,8 +418,52 @@ def load_config(path: str | Path, overrides: typing.Iterable[str] = ()) -> Confi
                           mark.line + 1 if mark else None) from None
     if not isinstance(data, dict):
         raise ConfigError("the config must be a YAML mapping", path)
+    overrides = list(overrides)
     data = apply_overrides(data, overrides, str(path))
-    return config_from_dict(data, str(path))
+    try:
+        return config_from_dict(data, str(path))
+    except ConfigError as exc:
+        raise _located(exc, path, key_lines(text), overrides) from None
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map every dotted key path in YAML `text` (`model.C`, `data.articles[0].path`) to its line."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, where: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = f"{where}.{key.value}" if where else str(key.value)
+                lines[path] = key.start_mark.line + 1
+                walk(value, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[f"{where}[{i}]"] = item.start_mark.line + 1
+                walk(item, f"{where}[{i}]")
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _located(exc: ConfigError, path: Path, lines: dict[str, int],
+             overrides: list[str]) -> ConfigError:
+    """Point a validation error at the `--set` or the config line that gave its key."""
+    key = exc.key
+    if key is None:
+        return exc
+
+    def covers(prefix: str) -> bool:
+        return key == prefix or key.startswith((prefix + ".", prefix + "["))
+    for item in reversed(overrides):
+        if covers(item.split("=", 1)[0].strip()):
+            return ConfigError(exc.detail, f"--set {item}", key=key)
+    best = max((k for k in lines if covers(k)), key=len, default=None)
+    return ConfigError(exc.detail, path, lines[best] if best else None, key=key)
 
 
 def dump_config(cfg: Config) -> str:

@@ -28,7 +28,16 @@ class LocatedError(StancekitError):
 
 
 class ConfigError(LocatedError, ValueError):
-    """A config file or override is unknown, mistyped or out of range."""
+    """A config file or override is unknown, mistyped or out of range.
+
+    `key` is the dotted setting at fault (e.g. `model.C`), so the loader can point at
+    the line or `--set` that gave it.
+    """
+
+    def __init__(self, message: str, path: object | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        super().__init__(message, path, line)
+        self.key = key
 
 
 class DataError(LocatedError, ValueError):
