@@ -460,7 +460,7 @@ def _located(exc: ConfigError, path: Path, lines: dict[str, int],
     def covers(prefix: str) -> bool:
         return key == prefix or key.startswith((prefix + ".", prefix + "["))
     for item in reversed(overrides):
-        if covers(item.split("=", 1)[0].strip()):
+        if covers(".".join(parse_override(item)[0])):
             return ConfigError(exc.detail, f"--set {item}", key=key)
     best = max((k for k in lines if covers(k)), key=len, default=None)
     return ConfigError(exc.detail, path, lines[best] if best else None, key=key)
