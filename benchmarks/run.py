@@ -334,40 +334,20 @@ def sys_build_weak(cfg, ds, sents, tmp: Path) -> dict:
             "articles": len({r['article_id'] for r in d.records})}
 
 
-def _cv5(c) -> dict:
-    """Article-grouped 5-fold CV of config `c` over its own split of the gold articles:
-    each fold held out once, thresholds tuned on the next fold, the rest trains."""
-    import numpy as np
-    from stancekit.dataset import SentenceDataset, build_dataset
-    from stancekit.training import fit_model
-    ds = build_dataset(c)  # with the config's rule-labelled articles (fold -1)
-    recs = ds.records
-    folds = sorted({r["fold"] for r in recs if r["fold"] >= 0})
-    Y, P = [], []
-    for k in folds:
-        val_fold = (k + 1) % len(folds)
-        fold_recs = [dict(r, split="test" if r["fold"] == k else
-                          "validation" if r["fold"] == val_fold else "train") for r in recs]
-        fds = SentenceDataset(fold_recs, ds.labels)
-        clf = fit_model(c, fds).classifier
-        test = [r for r in fds.split("test") if r["source"] == "gold"]
-        P.append(clf.predict(test))
-        Y.append(fds.matrix(test))
-    return _f1s(np.vstack(Y), np.vstack(P))
-
-
-CV_SEEDS = (14, 15)  # two more article splits beside the config's own seed
+CV_SEEDS = (14, 15)  # two more story splits beside the config's own seed
 
 
 def sys_cv(cfg, ds, sents, tmp: Path) -> dict:
-    """Article-grouped 5-fold CV of the shipped config, on its own split of the articles
-    and on two other splits (other seeds), so one lucky split cannot carry the verdict."""
+    """Story-grouped 5-fold CV of the shipped config (`stancekit train --cv`), on its own
+    split of the stories and on two other splits, so one lucky split cannot carry the verdict."""
     from stancekit.config import load_config
+    from stancekit.training import cross_validate
     c = load_config("configs/bbc-politics.yaml")
-    splits = {c.seed: _cv5(c)}
-    for seed in CV_SEEDS:
-        splits[seed] = _cv5(load_config("configs/bbc-politics.yaml", [f"seed={seed}"]))
-    mean = {k: round(sum(s[k] for s in splits.values()) / len(splits), 4) for k in splits[c.seed]}
+    result = cross_validate(c, (c.seed, *CV_SEEDS))
+    splits = {int(seed): {"macro_f1": round(m["macro_f1"], 4),
+                          **{l: round(m["per_label"][l]["f1"], 4) for l in LABELS}}
+              for seed, m in result["seeds"].items()}
+    mean = {"macro_f1": result["mean"]["macro_f1"], **result["mean"]["f1"]}
     return {"cv5": splits[c.seed], "cv5_splits": {str(k): v for k, v in splits.items()},
             "cv5_mean": mean}
 

@@ -78,12 +78,22 @@ def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--check-repro", "repro", default=None, metavar="ARTIFACT",
               help="Retrain from ARTIFACT's stored config and report any difference.")
-def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: str | None) -> None:
-    """Train a model from CONFIG and write a new artifact version."""
+@click.option("--cv", "cv", is_flag=True,
+              help="Cross-validate CONFIG by story (split.folds folds) instead of writing an "
+                   "artifact.")
+@click.option("--seeds", default=None, metavar="N,N,...",
+              help="With --cv: split seeds to repeat the CV over (default: the config's seed).")
+def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: str | None,
+          cv: bool, seeds: str | None) -> None:
+    """Train a model from CONFIG and write a new artifact version (--cv: cross-validate it)."""
     from .artifact import resolve
     from .config import load_config
     from .training import check_repro, train as run
     log = (lambda m: click.echo(m, err=True))
+    if seeds is not None and not cv:
+        raise click.UsageError("--seeds needs --cv")
+    if cv and repro:
+        raise click.UsageError("--cv and --check-repro do not go together")
     if repro:
         path = resolve(repro, _root(None))
         diffs = check_repro(path, log)
@@ -96,6 +106,9 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
     if not config:
         raise click.UsageError("CONFIG is required (or --check-repro ARTIFACT)")
     cfg = load_config(config, overrides)
+    if cv:
+        _cross_validate(cfg, _seed_list(seeds), as_json, log)
+        return
     result = run(cfg, log, _progress("weak labels"))
     if as_json:
         click.echo(json.dumps({"artifact": str(result.path), "name": result.name,
@@ -109,6 +122,39 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
     click.echo("\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
                err=True)
     click.echo(str(result.path))
+
+
+def _seed_list(text: str | None) -> tuple[int, ...]:
+    """Parse `--seeds 13,14,15`."""
+    if text is None:
+        return ()
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected integers separated by commas, got {text!r}",
+                                 param_hint="--seeds") from None
+    if len(set(seeds)) != len(seeds):
+        raise click.BadParameter(f"repeats a seed: {text!r}", param_hint="--seeds")
+    return seeds
+
+
+def _cross_validate(cfg: Any, seeds: tuple[int, ...], as_json: bool,
+                    log: Callable[[str], None]) -> None:
+    """`train --cv`: pooled out-of-fold metrics per split seed, and their mean."""
+    from .report import metrics_table
+    from .training import cross_validate
+    result = cross_validate(cfg, seeds, log, _progress("weak labels"))
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for seed, m in result["seeds"].items():
+        click.echo(f"\nsplit seed {seed}: {result['folds']}-fold CV by story, {m['sentences']} "
+                   f"sentences, {m['stories']} stories\n" + metrics_table(m, result["labels"]))
+    if len(result["seeds"]) > 1:
+        mean = result["mean"]
+        click.echo(f"\nmean over {len(result['seeds'])} split seeds: macro-F1 "
+                   f"{mean['macro_f1']:.3f} (" +
+                   ", ".join(f"{lab} {f:.3f}" for lab, f in mean["f1"].items()) + ")")
 
 
 @cli.command()

@@ -224,6 +224,58 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
     return Fitted(clf, timings, val_metrics)
 
 
+def cross_validate(cfg: Config, seeds: Iterable[int] = (), log: Log = _quiet,
+                   progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, Any]:
+    """Story-grouped K-fold cross-validation of the whole training run, on one or more splits.
+
+    Each of `split.folds` folds is held out once; the next fold is its validation split
+    (thresholds, then the refit), the rest trains, as `train` does (search included, on
+    the training folds only). Out-of-fold predictions of the gold sentences are pooled
+    into one set of metrics per split seed; over several seeds the F1 figures are also
+    averaged, so one lucky split of the stories cannot carry the verdict.
+    """
+    runs = {}
+    for seed in tuple(seeds) or (cfg.seed,):
+        c = dataclasses.replace(cfg, seed=seed)
+        ds = build_dataset(c, progress or (lambda x: x))
+        log(f"split seed {seed}: {len(ds.records)} sentences")
+        runs[str(seed)] = _cv_split(c, ds, log)
+    labels = list(next(iter(runs.values()))["per_label"])
+    mean = {"macro_f1": round(float(np.mean([r["macro_f1"] for r in runs.values()])), 4),
+            "f1": {lab: round(float(np.mean([r["per_label"][lab]["f1"] for r in runs.values()])), 4)
+                   for lab in labels}}
+    return {"folds": cfg.split.folds, "labels": labels, "seeds": runs, "mean": mean}
+
+
+def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
+    """Pooled out-of-fold metrics of the gold sentences over the dataset's story folds."""
+    gold = [r for r in ds.records if r["source"] == "gold"]
+    folds = sorted({r["fold"] for r in gold})
+    if len(folds) < 2:
+        raise TrainingError(f"cross-validation needs at least 2 folds with gold articles, got "
+                            f"{len(folds)}: add annotated articles or lower split.folds")
+    Y = ds.matrix(gold)
+    P = np.zeros_like(Y)
+    col = {label: j for j, label in enumerate(ds.labels)}
+    per_fold = []
+    for k in folds:
+        val_fold = folds[(folds.index(k) + 1) % len(folds)]
+        fold_ds = SentenceDataset([dict(r, split="test" if r["fold"] == k else "validation"
+                                        if r["fold"] == val_fold else "train")
+                                   for r in ds.records], ds.labels)
+        c = search(cfg, fold_ds, log)[0] if cfg.search.enabled and cfg.search.params else cfg
+        clf = fit_model(c, fold_ds).classifier
+        held = [i for i, r in enumerate(gold) if r["fold"] == k]
+        P[np.ix_(held, [col[label] for label in clf.labels])] = clf.predict([gold[i] for i in held])
+        m = summary(Y[held], P[held], ds.labels, cfg.labels.exclusive)
+        per_fold.append({"fold": k, "sentences": len(held), "macro_f1": round(m["macro_f1"], 4)})
+        log(f"  fold {k + 1}/{len(folds)}: {len(held)} held-out sentences, "
+            f"macro-F1 {m['macro_f1']:.3f}")
+    m = summary(Y, P, ds.labels, cfg.labels.exclusive)
+    return dict(m, sentences=len(gold), stories=len({r["story"] for r in gold}),
+                per_fold=per_fold)
+
+
 def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[str, Any]:
     """Everything model.json records besides the weights."""
     c = cfg.cleaning
