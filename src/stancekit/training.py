@@ -240,7 +240,7 @@ def cross_validate(cfg: Config, seeds: Iterable[int] = (), log: Log = _quiet,
         ds = build_dataset(c, progress or (lambda x: x))
         log(f"split seed {seed}: {len(ds.records)} sentences")
         runs[str(seed)] = _cv_split(c, ds, log)
-    labels = list(next(iter(runs.values()))["per_label"])
+    labels = list(cfg.labels.names)
     mean = {"macro_f1": round(float(np.mean([r["macro_f1"] for r in runs.values()])), 4),
             "f1": {lab: round(float(np.mean([r["per_label"][lab]["f1"] for r in runs.values()])), 4)
                    for lab in labels}}
