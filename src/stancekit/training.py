@@ -258,8 +258,8 @@ def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
     P = np.zeros_like(Y)
     col = {label: j for j, label in enumerate(ds.labels)}
     per_fold = []
-    for k in folds:
-        val_fold = folds[(folds.index(k) + 1) % len(folds)]
+    for pos, k in enumerate(folds):
+        val_fold = folds[(pos + 1) % len(folds)]
         fold_ds = SentenceDataset([dict(r, split="test" if r["fold"] == k else "validation"
                                         if r["fold"] == val_fold else "train")
                                    for r in ds.records], ds.labels)
@@ -269,7 +269,7 @@ def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
         P[np.ix_(held, [col[label] for label in clf.labels])] = clf.predict([gold[i] for i in held])
         m = summary(Y[held], P[held], ds.labels, cfg.labels.exclusive)
         per_fold.append({"fold": k, "sentences": len(held), "macro_f1": round(m["macro_f1"], 4)})
-        log(f"  fold {k + 1}/{len(folds)}: {len(held)} held-out sentences, "
+        log(f"  fold {pos + 1}/{len(folds)}: {len(held)} held-out sentences, "
             f"macro-F1 {m['macro_f1']:.3f}")
     m = summary(Y, P, ds.labels, cfg.labels.exclusive)
     return dict(m, sentences=len(gold), stories=len({r["story"] for r in gold}),
