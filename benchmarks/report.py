@@ -127,6 +127,8 @@ against the last row; the others by article id, against the row before it):
 | by story: 5-character stems of words longer than 5 as extra unigrams | +0.002 (three splits: -0.002 / +0.006 / +0.001): too uneven to pay for a stem lookup in the scorer |
 | by story: rule weight 0.01 / 0 (the unlabelled articles then only shape the vocabulary) | -0.001 (three splits: +0.001 / -0.004 / +0.001) / -0.003 (split seed 13) |
 | by story: rule labels only from the unlabelled articles of the nearer sections (politics, business, tech; also entertainment), not sport | -0.000 / -0.001 (three splits: 0.729 / 0.721 / 0.722; 0.727 / 0.719 / 0.725) |
+| by story, for scale: all-MiniLM-L6-v2 fine-tuned end to end (mean pooling and a linear head, BCE with sqrt-balanced positive weights, 3 epochs, lr 8e-5; ~7 minutes a fold on one core), trained on three folds, thresholds tuned on the fourth, no refit | 0.759 pooled over the five folds of split seed 13 (accusation 0.632, denial 0.524, quote 0.958, statistic 0.920; folds 0.780 / 0.757 / 0.745 / 0.752 / 0.754) against the shipped model's 0.730 (0.745 / 0.723 / 0.718 / 0.740 / 0.728), which also refits on the fourth fold: the target is within a fine-tuned transformer's reach by story, at ~250 sentences/s to score |
+| by story: that transformer as a teacher: its labels for the 33,907 unlabelled BBC sentences (teacher trained without the held-out and validation folds) replace the rule labels, hard at weight 0.1 / 0.3 / 1.0, or soft at 0.3 | fold 0 of split seed 13 without the refit: 0.724 -> 0.726 / 0.732 / 0.727 / 0.719 (statistic +0.027 at 0.3, denial -0.005); with the refit, weight 0.3: 0.745 -> 0.736. The teacher's lead (+0.056 on that fold) does not carry into n-gram weights |
 """
 
 
@@ -179,8 +181,10 @@ def render(r: dict) -> str:
             f"{raw:,} sentences/s (stancekit x{tp['stancekit_sps'] / raw:.2f}). stancekit's "
             "remaining Python string work is lower-casing and the number-shaping regex (about "
             "a third of its time); tokens become ids at the byte level in NumPy.")
-    throughput += (f"\n- One-sentence latency ({s['latency_ms']:.3f} ms against 0.1 ms) and "
-                   f"cold start ({s['cold_start_s']:.2f} s against 0.5 s) meet their targets.")
+    met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    throughput += (f"\n- One-sentence latency: {s['latency_ms']:.3f} ms against 0.1 ms, "
+                   f"{met(s['latency_ms'] <= 0.1)}; cold start: {s['cold_start_s']:.2f} s against "
+                   f"0.5 s, {met(s['cold_start_s'] <= 0.5)}.")
     t, ok = s["test"], lambda m: m["macro_f1"] >= 0.75 and m["statistic"] >= 0.90 and \
         m["quote"] >= 0.95
     ev = s.get("evaluate_cli")
@@ -222,9 +226,9 @@ again on train + validation; the baselines see
 gold sentences only), scored on its held-out **test articles** ({test_size}).
 Throughput is batch prediction over all 41,118 sentences of `bbc-news.jsonl`
 (segmented by stancekit), from the raw sentence strings to per-label output, fastest
-of 5 calls for every system; latency is one sentence
-through each Python API (for stancekit the slower of a sentence without and one with
-figures); cold start is the wall clock of `stancekit predict MODEL "one
+of 5 calls for every system; latency is one sentence through each Python API, the
+fastest of 5 rounds of 300-5,000 calls (for stancekit the slower of a sentence without
+and one with figures); cold start is the wall clock of `stancekit predict MODEL "one
 sentence"` (median of 5). This machine's timings vary by up to a third between runs;
 the ratios below are from one run.
 
