@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
 
 from .errors import StancekitError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override one config setting (repeatable).")
@@ -138,7 +141,7 @@ def _seed_list(text: str | None) -> tuple[int, ...]:
     return seeds
 
 
-def _cross_validate(cfg: Any, seeds: tuple[int, ...], as_json: bool,
+def _cross_validate(cfg: Config, seeds: tuple[int, ...], as_json: bool,
                     log: Callable[[str], None]) -> None:
     """`train --cv`: pooled out-of-fold metrics per split seed, and their mean."""
     from .report import metrics_table
