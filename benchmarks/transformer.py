@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--max-train", type=int, default=None, help="cap training sentences (smoke test)")
+    ap.add_argument("--save", default=None, metavar="FILE.npz",
+                    help="also save the held-out labels and predictions (to pool runs of other folds)")
     args = ap.parse_args()
     cfg = load_config(args.config, [f"seed={args.seed}", "weak_labels.enabled=false"])
     ds = build_dataset(cfg)
@@ -115,6 +117,8 @@ def main() -> None:
               f"scoring {rate:.0f} sentences/s)", flush=True)
         Ys.append(ds.matrix(te))
         Ps.append(P)
+    if args.save:
+        np.savez(args.save, Y=np.vstack(Ys), P=np.vstack(Ps), folds=np.array(run))
     m = summary(np.vstack(Ys), np.vstack(Ps), ds.labels)
     print(f"pooled over {len(run)} folds: macro-F1 {m['macro_f1']:.4f} (" +
           ", ".join(f"{lab} {m['per_label'][lab]['f1']:.3f}" for lab in ds.labels) + ")")
