@@ -43,9 +43,13 @@ def test_each_fold_is_scored_by_a_model_that_never_saw_it() -> None:
     assert run["sentences"] == len(gold)
 
 
+def _artifacts(workdir: Path) -> list[str]:
+    """Everything under the artifact root (an empty list when there is none yet)."""
+    return sorted(str(p.relative_to(workdir)) for p in (workdir / "artifacts").rglob("*"))
+
+
 def test_cv_cli_over_seeds_is_reproducible_and_writes_nothing(workdir: Path) -> None:
-    before = sorted(p.name for p in (workdir / "artifacts").glob("*")) \
-        if (workdir / "artifacts").exists() else []
+    before = _artifacts(workdir)
     args = ("train", "configs/default.yaml", "--cv", "--seeds", "13,14", "--json")
     first, second = run_cli(*args, cwd=workdir), run_cli(*args, cwd=workdir)
     assert first.returncode == 0, first.stderr
@@ -56,9 +60,7 @@ def test_cv_cli_over_seeds_is_reproducible_and_writes_nothing(workdir: Path) -> 
     macro = [out["seeds"][s]["macro_f1"] for s in ("13", "14")]
     assert out["mean"]["macro_f1"] == round(float(np.mean(macro)), 4)
     assert "fold 4/4" in first.stderr
-    after = sorted(p.name for p in (workdir / "artifacts").glob("*")) \
-        if (workdir / "artifacts").exists() else []
-    assert after == before
+    assert _artifacts(workdir) == before
 
     table = run_cli("train", "configs/default.yaml", "--cv", cwd=workdir)
     assert table.returncode == 0, table.stderr

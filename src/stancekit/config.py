@@ -423,10 +423,10 @@ def load_config(path: str | Path, overrides: typing.Iterable[str] = ()) -> Confi
     try:
         return config_from_dict(data, str(path))
     except ConfigError as exc:
-        raise _located(exc, path, key_lines(text), overrides) from None
+        raise _located(exc, path, _key_lines(text), overrides) from None
 
 
-def key_lines(text: str) -> dict[str, int]:
+def _key_lines(text: str) -> dict[str, int]:
     """Map every dotted key path in YAML `text` (`model.C`, `data.articles[0].path`) to its line."""
     lines: dict[str, int] = {}
 
@@ -441,10 +441,7 @@ def key_lines(text: str) -> dict[str, int]:
                 lines[f"{where}[{i}]"] = item.start_mark.line + 1
                 walk(item, f"{where}[{i}]")
 
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # parsed once already: cannot fail
     if root is not None:
         walk(root, "")
     return lines
