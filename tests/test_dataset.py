@@ -200,8 +200,8 @@ def test_republished_gold_stories_share_split_and_fold(tmp_path: Path) -> None:
     assert story["politics/labour-accused-of-eu-propaganda"] != \
         story["politics/child-access-laws-shake-up"]
     assert sum(1 for aid, s in story.items() if aid != s) >= 20
-    from stancekit.build import card
-    from stancekit.report import dataset_card
+    from stancekit.dataset_io import card
+    from stancekit.cards import dataset_card
     joined = card(ds)["same_story"]
     assert ["politics/child-access-law-shake-up-planned", "politics/child-access-laws-shake-up"] in joined
     assert "politics/child-access-laws-shake-up" in dataset_card(card(ds))

@@ -12,7 +12,7 @@ import stancekit
 from stancekit.errors import ConfigError
 from stancekit.evaluation import bootstrap, evaluate, paired_bootstrap, read_eval_data
 from stancekit.metrics import pr_curve, summary
-from stancekit.predicting import predict_rows
+from stancekit.streaming import predict_rows
 
 from conftest import ROOT, run_cli
 

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from stancekit.numbers import END, START, NumberModel, NumberScorer, mention_features, plain_tokens
-from stancekit.features import Analyzer, tokenize
-from stancekit.scorer import WordIndex, batch_ids
+from stancekit.number_model import NumberModel
+from stancekit.runtime.numbers import END, START, NumberScorer, mention_features, plain_tokens
+from stancekit.runtime.features import FeatureSpec, tokenize
+from stancekit.runtime.vectorize import WordIndex, batch_ids
 
 from conftest import SHARED, needs_shared
 
@@ -35,7 +36,7 @@ def test_mention_features_name_each_neighbour_by_position() -> None:
 
 def _scorer(model: NumberModel) -> tuple[NumberScorer, WordIndex]:
     tokens: list[str] = ["said", "the"]  # as if the sentence model had features of its own
-    exported = model.export(tokens)
+    exported = model.export(tokens, 0.7)
     index = WordIndex(tokens, np.zeros((0, 2), dtype=np.int32), (1, 2))
     return NumberScorer(exported, tokens, index.size, index.is_number_class,
                         index.is_cue_class), index
@@ -52,9 +53,9 @@ def test_number_scorer_equals_the_fitted_model_on_bbc_text() -> None:
     held = texts[5000:] + ["<num> two <num> 5 <year> x", "Five <acc> 3 <num>", "£5 <num>",
                            "One, two three 45-year-old 12%", "", "5", "Sales rose 5%.\x00 He denied it."]
     expected = model.decision_function(held)
-    ids = batch_ids(Analyzer((1, 2), (0, 0), True, True, False), index, held)
+    ids = batch_ids(FeatureSpec((1, 2), (0, 0), True, True, False), index, held)
     assert ids is None  # the separator in the last text: the per-sentence path
-    ids = batch_ids(Analyzer((1, 2), (0, 0), True, True, False), index, held[:-1])
+    ids = batch_ids(FeatureSpec((1, 2), (0, 0), True, True, False), index, held[:-1])
     assert np.allclose(scorer.scores(*ids, len(held) - 1), expected[:-1], rtol=1e-12, atol=1e-12)
     assert np.allclose(scorer.scores_of_tokens([tokenize(t) for t in held]), expected,
                        rtol=1e-12, atol=1e-12)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stancekit.features import batch_text, split_marked, tokenize
-from stancekit.scorer import IntMap
+from stancekit.runtime.features import batch_text, split_marked, tokenize
+from stancekit.runtime.vectorize import IntMap
 
 from conftest import ROOT
 
@@ -16,7 +16,7 @@ def batch_tokens(texts: list[str], number_shapes: bool = True) -> list[str]:
 
 
 def test_numeric_character_references_are_characters_not_numbers() -> None:
-    from stancekit.features import char_refs
+    from stancekit.runtime.features import char_refs
     assert char_refs("Bryn F&#244;n's pr&#233;cis cost &#163;5") == "Bryn Fôn's précis cost £5"
     assert char_refs("&#8220;Yes&#8221;&#0;&#99999999;") == "“Yes”&#0;&#99999999;"
     assert tokenize("F&#244;n: &#8220;yes&#8221;") == ["fôn", ":", "“", "yes", "”"]
@@ -62,7 +62,7 @@ def _random_texts(n: int) -> list[str]:
     signs and multi-byte letters (including ones whose lower case changes length)."""
     import random
 
-    from stancekit.features import _ALONE, _SPACE
+    from stancekit.runtime.features import _ALONE, _SPACE
     rnd = random.Random(7)
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     alphabet = (list("abcdeXYZ019£$€%'’_<>") + list(_ALONE.replace("\x00", "")) + list(_SPACE)
@@ -73,8 +73,8 @@ def _random_texts(n: int) -> list[str]:
 
 def test_byte_tokenizer_splits_as_strings_do() -> None:
     """Token ids from bytes equal those of the string tokenizer on random text."""
-    from stancekit.features import _UNICODE_SPACE, ASCII_WHITESPACE
-    from stancekit.scorer import WordIndex, ngram_table
+    from stancekit.runtime.features import _UNICODE_SPACE, ASCII_WHITESPACE
+    from stancekit.runtime.vectorize import WordIndex, ngram_table
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     texts = _random_texts(400)
     texts += ["", "x'’y said ’twas '90s", "Costs\u00a0rose\u20035%", "a" * 300]
@@ -87,7 +87,7 @@ def test_byte_tokenizer_splits_as_strings_do() -> None:
 
 
 def test_byte_tokenizer_falls_back_on_unencodable_text() -> None:
-    from stancekit.scorer import WordIndex, ngram_table
+    from stancekit.runtime.vectorize import WordIndex, ngram_table
     index = WordIndex(*ngram_table(["he", "said"], 2), (1, 2))
     texts = ["he said \ud800 so", "he said"]
     assert index.text_ids(texts, True).tolist() == index.ids(batch_tokens(texts)).tolist()
@@ -95,7 +95,7 @@ def test_byte_tokenizer_falls_back_on_unencodable_text() -> None:
 
 def test_byte_tokenizer_falls_back_on_text_over_its_limit(monkeypatch) -> None:
     """A batch larger than the byte tables allow goes the string way, same ids."""
-    from stancekit.scorer import ByteTokenizer, WordIndex, ngram_table
+    from stancekit.runtime.vectorize import ByteTokenizer, WordIndex, ngram_table
     index = WordIndex(*ngram_table(["he", "said", "no"], 2), (1, 2))
     texts = ["He said no."] * 50
     expected = index.ids(batch_tokens(texts)).tolist()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import stancekit
-from stancekit import predict
+from stancekit.runtime import model as predict
 from stancekit.errors import ArtifactError, ModelNotFoundError
 
 from conftest import ROOT, corrupt_tail, run_cli

@@ -15,7 +15,7 @@ __all__ = ["load", "Model", "train", "evaluate", "build_dataset", "load_config",
            "ArtifactError", "ModelNotFoundError", "__version__"]
 
 _WHERE = {
-    "load": "predict", "Model": "predict", "train": "training", "evaluate": "evaluation",
+    "load": "runtime.model", "Model": "runtime.model", "train": "training", "evaluate": "evaluation",
     "build_dataset": "dataset", "load_config": "config", "Config": "config",
     "StancekitError": "errors", "ConfigError": "errors", "DataError": "errors",
     "LabelError": "errors", "TrainingError": "errors", "ArtifactError": "errors",

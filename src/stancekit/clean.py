@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .errors import PatternError
+
 DEFAULT_FURNITURE = (
     "Close", "What's Hot", "What’s Hot", "Advertisement", "Share", "Share this article",
     "Read more", "Related", "Comments", "Most Read", "Trending", "Image copyright",
@@ -75,6 +77,19 @@ class CleaningReport:
                 "examples": self.examples}
 
 
+def compile_patterns(rules: CleaningRules) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """The compiled credit and extra patterns; PatternError names a pattern that does not
+    compile."""
+    out: list[list[re.Pattern[str]]] = [[], []]
+    for k, patterns in enumerate((rules.credit_patterns, rules.extra_patterns)):
+        for p in patterns:
+            try:
+                out[k].append(re.compile(p))
+            except (re.error, RecursionError, OverflowError) as exc:
+                raise PatternError(f"invalid regular expression {p!r}: {exc}") from None
+    return out[0], out[1]
+
+
 def split_lines(text: str) -> list[Line]:
     """Return the non-empty lines of `text` with offsets of their stripped content."""
     lines = []
@@ -99,8 +114,7 @@ def clean_lines(lines: list[Line], rules: CleaningRules) -> tuple[list[Line], Cl
     if not rules.enabled or not lines:
         return list(lines), report
     furniture = {f.casefold() for f in rules.furniture}
-    credits = [re.compile(p) for p in rules.credit_patterns]
-    extra = [re.compile(p) for p in rules.extra_patterns]
+    credits, extra = compile_patterns(rules)
     reasons: dict[int, str] = {}
     for i, line in enumerate(lines):
         if i == 0:

@@ -42,7 +42,36 @@ def _progress(desc: str) -> Callable[[Iterable], Iterable]:
     return wrap
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class StancekitGroup(click.Group):
+    """The command group; maps library errors to one-line messages and exit codes here,
+    so the console script and click's `CliRunner` behave the same."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except StancekitError as exc:
+            _err(str(exc))
+            raise click.exceptions.Exit(2) from None
+        except KeyboardInterrupt:
+            _err("interrupted")
+            raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
+            raise click.exceptions.Exit(2) from None
+        except Exception as exc:  # a bug: one line for users, the traceback with STANCEKIT_DEBUG=1
+            import os
+            if os.environ.get("STANCEKIT_DEBUG"):
+                raise
+            _err(f"internal error: {exc.__class__.__name__}: {exc} (rerun with STANCEKIT_DEBUG=1 "
+                 "for the traceback, and please report it)")
+            raise click.exceptions.Exit(3) from None
+
+
+@click.group(cls=StancekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stancekit")
 def cli() -> None:
     """Train and run sentence classifiers for news articles."""
@@ -55,7 +84,7 @@ def cli() -> None:
               help="Dataset directory (default: <output.dir>/datasets/<name>-<fingerprint>).")
 def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
     """Build the labelled sentence dataset a CONFIG describes."""
-    from .build import card, save_dataset
+    from .dataset_io import card, save_dataset
     from .config import load_config
     from .dataset import build_dataset
     cfg = load_config(config, overrides)
@@ -89,8 +118,8 @@ def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
 def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: str | None,
           cv: bool, seeds: str | None) -> None:
     """Train a model from CONFIG and write a new artifact version (--cv: cross-validate it)."""
-    from .artifact import resolve
     from .config import load_config
+    from .runtime.artifact import resolve
     from .training import check_repro, train as run
     log = (lambda m: click.echo(m, err=True))
     if seeds is not None and not cv:
@@ -117,7 +146,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         click.echo(json.dumps({"artifact": str(result.path), "name": result.name,
                                "version": result.version, "metrics": result.metrics}))
         return
-    from .report import metrics_table
+    from .cards import metrics_table
     for split, m in result.metrics.items():
         note = " (model fitted on train alone, before the refit)" if cfg.split.refit and \
             split == "validation" else ""
@@ -144,7 +173,7 @@ def _seed_list(text: str | None) -> tuple[int, ...]:
 def _cross_validate(cfg: Config, seeds: tuple[int, ...], as_json: bool,
                     log: Callable[[str], None]) -> None:
     """`train --cv`: pooled out-of-fold metrics per split seed, and their mean."""
-    from .report import metrics_table
+    from .cards import metrics_table
     from .training import cross_validate
     result = cross_validate(cfg, seeds, log, _progress("weak labels"))
     if as_json:
@@ -178,7 +207,7 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
              root: str | None) -> None:
     """Score MODEL on DATA (a built dataset or a sentence JSONL) with intervals."""
     from .evaluation import evaluate as run, read_eval_data, write_reports
-    from .predict import load
+    from .runtime import load
     m = load(model, _root(root))
     other = load(against, _root(root)) if against else None
     ed = read_eval_data(Path(data), m.labels, split)
@@ -189,7 +218,7 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
     if as_json:
         click.echo(json.dumps(public, sort_keys=True))
     else:
-        from .report import metrics_table
+        from .cards import metrics_table
         iv = result["intervals"]["macro_f1"]
         click.echo(metrics_table(result["at_thresholds"], m.labels))
         click.echo(f"macro-F1 95% CI (story bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
@@ -233,33 +262,27 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
             text_field: str, output: str, fmt: str, explain: bool, jobs: int, batch_size: int,
             root: str | None) -> None:
     """Label sentences: TEXT arguments, an --input file, or a raw --article."""
-    from .predict import load
-    from .predicting import article_rows, input_rows, predict_rows
+    import contextlib
+    from .atomic import open_atomic
+    from .runtime import load
+    from .streaming import article_rows, input_rows, is_jsonl, predict_rows
     if not (texts or input_path or article):
         raise click.UsageError("give TEXT arguments, --input FILE (or - for stdin), or --article FILE")
     m = load(model, _root(root))
-    out_fh = sys.stdout if output == "-" else open(output + ".partial", "w", encoding="utf-8")
-    try:
-        if article:
-            rows: Iterable[dict] = article_rows(m, Path(article), explain)
-        elif input_path:
-            source = input_rows(input_path, text_field)
-            if input_path != "-":
-                from tqdm import tqdm
-                source = tqdm(source, desc="predicting", unit=" lines", file=sys.stderr,
-                              leave=False, disable=None)
-            rows = predict_rows(m, source, text_field, explain, jobs, batch_size)
-        else:
-            rows = predict_rows(m, ((None, t) for t in texts), text_field, explain, 1, batch_size)
-        _emit(rows, fmt, out_fh)
-    except BaseException:
-        if out_fh is not sys.stdout:
-            out_fh.close()
-            Path(output + ".partial").unlink(missing_ok=True)
-        raise
-    if out_fh is not sys.stdout:
-        out_fh.close()
-        Path(output + ".partial").replace(output)
+    if article:
+        rows: Iterable[dict] = article_rows(m, Path(article), explain)
+    elif input_path:
+        source: Iterable[dict] = input_rows(input_path, text_field)
+        if input_path != "-":
+            from tqdm import tqdm
+            source = tqdm(source, desc="predicting", unit=" lines", file=sys.stderr,
+                          leave=False, disable=None)
+        field = text_field if is_jsonl(input_path) else "text"
+        rows = predict_rows(m, source, field, explain, jobs, batch_size)
+    else:
+        rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
+    with (contextlib.nullcontext(sys.stdout) if output == "-" else open_atomic(output)) as out:
+        _emit(rows, fmt, out)
 
 
 @cli.command()
@@ -268,7 +291,7 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
 @root_option
 def info(model: str, as_json: bool, root: str | None) -> None:
     """Show a model's metadata, metrics, thresholds and verification status."""
-    from .artifact import describe, resolve
+    from .runtime.artifact import describe, resolve
     path = resolve(model, _root(root))
     d = describe(path)
     man, problems, meta = d["manifest"], d["problems"], d["metadata"]
@@ -304,7 +327,7 @@ def info(model: str, as_json: bool, root: str | None) -> None:
 @root_option
 def list_(root: str | None) -> None:
     """List the models and versions under the artifact root."""
-    from .artifact import list_artifacts
+    from .runtime.artifact import list_artifacts
     for a in list_artifacts(Path(_root(root))):
         click.echo(f"{a['name']:<24} {' '.join(a['versions'])}")
 
@@ -321,33 +344,21 @@ def serve(model: str, host: str, port: int, root: str | None) -> None:
         from .serve import create_app
     except ImportError:
         raise click.ClickException("serving needs the extra: pip install 'stancekit[serve]'") from None
-    from .predict import load
+    from .runtime import load
     uvicorn.run(create_app(load(model, _root(root))), host=host, port=port, log_level="warning")
 
 
 def main() -> None:
-    """Entry point: map library errors to one-line messages and exit codes."""
+    """Entry point of the `stancekit` console script."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         _err("aborted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except StancekitError as exc:
-        _err(str(exc))
-        sys.exit(2)
-    except KeyboardInterrupt:
-        _err("interrupted")
-        sys.exit(130)
-    except OSError as exc:
-        _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
-        sys.exit(2)
-    except Exception as exc:  # a bug: one line for users, the traceback with STANCEKIT_DEBUG=1
-        import os
-        if os.environ.get("STANCEKIT_DEBUG"):
-            raise
-        _err(f"internal error: {exc.__class__.__name__}: {exc} (rerun with STANCEKIT_DEBUG=1 "
-             "for the traceback, and please report it)")
-        sys.exit(3)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    if isinstance(code, int):
+        sys.exit(code)

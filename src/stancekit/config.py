@@ -18,6 +18,7 @@ import yaml
 
 from .clean import CleaningRules
 from .errors import ConfigError
+from .runtime.features import FeatureSpec
 
 DEFAULT_LABELS = ("accusation", "denial", "quote", "statistic")
 
@@ -117,6 +118,11 @@ class FeaturesConfig:
     min_df: int = 2
     max_features: int | None = None
     sublinear_tf: bool = True
+
+    def spec(self) -> FeatureSpec:
+        """The feature spec these settings describe (min_df and max_features, which only
+        choose the vocabulary at training time, are the estimator's)."""
+        return FeatureSpec.from_config(self)
 
 
 @dataclass(frozen=True)
@@ -339,10 +345,10 @@ def _check_values(cfg: Config, source: str | None) -> None:
         raise bad("annotation.min_overlap", cfg.annotation.min_overlap, "must be in (0, 1]")
     if not 0 <= cfg.weak_labels.weight <= 1:
         raise bad("weak_labels.weight", cfg.weak_labels.weight, "must be in [0, 1]")
+    from .rules import RULES
     for rule in cfg.weak_labels.rules:
-        if rule not in ("quote", "statistic", "accusation", "denial"):
-            raise bad("weak_labels.rules", rule, "must name rules among quote, statistic, "
-                      "accusation, denial")
+        if rule not in RULES:
+            raise bad("weak_labels.rules", rule, f"must name rules among {', '.join(RULES)}")
     for key in cfg.search.params:
         _lookup(cfg.to_dict(), key.split("."), key, source)
 

@@ -15,23 +15,24 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .annotations import (GoldSentence, SpanTask, project_spans, read_doccano, read_gold,
+                          read_label_studio)
 from .clean import CleaningReport
 from .config import Config
 from .errors import DataError, LabelError, TrainingError
-from .features import quote_state
-from .labels import (GoldSentence, SpanTask, project_spans, read_doccano, read_gold,
-                     read_label_studio, weak_labels)
 from .read import Article, ReadReport, iter_articles
+from .rules import weak_labels
+from .runtime.records import SentenceRecord, add_context
 from .segment import Sentence, segment_article
 
 SPLITS = ("train", "validation", "test")
 
 
-def label_matrix(records: Sequence[dict[str, Any]], labels: Sequence[str]) -> np.ndarray:
+def label_matrix(records: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> np.ndarray:
     """0/1 matrix (n_records, n_labels) of each record's `labels` in the order given;
     labels outside `labels` are ignored."""
     index = {l: j for j, l in enumerate(labels)}
@@ -47,47 +48,31 @@ def label_matrix(records: Sequence[dict[str, Any]], labels: Sequence[str]) -> np
 class SentenceDataset:
     """Sentence records plus what the dataset card reports about how they were made."""
 
-    records: list[dict[str, Any]]
+    records: list[SentenceRecord]
     labels: tuple[str, ...]
     cleaning: CleaningReport = field(default_factory=CleaningReport)
     reading: ReadReport = field(default_factory=ReadReport)
     fingerprint: str = ""
 
-    def split(self, name: str) -> list[dict[str, Any]]:
+    def split(self, name: str) -> list[SentenceRecord]:
         """The records of one split, in article order."""
         return [r for r in self.records if r["split"] == name]
 
-    def matrix(self, records: Sequence[dict[str, Any]], labels: Sequence[str] | None = None
+    def matrix(self, records: Sequence[SentenceRecord], labels: Sequence[str] | None = None
                ) -> np.ndarray:
         """0/1 label matrix (n_records, n_labels) in the order of `labels` (default: all)."""
         return label_matrix(records, self.labels if labels is None else labels)
 
 
-def add_context(records: list[dict[str, Any]]) -> None:
-    """Give each record of one article (in order) its neighbours and quotation state."""
-    open_quote = False
-    for i, r in enumerate(records):
-        if r["index"] == 0:
-            open_quote = False
-        starts_inside = open_quote
-        open_quote, marks = quote_state(r["text"], open_quote)
-        r["context"] = {
-            "index": r["index"],
-            "in_quote": bool(starts_inside),
-            "prev": records[i - 1]["text"] if i > 0 else "",
-            "next": records[i + 1]["text"] if i + 1 < len(records) else "",
-        }
-
-
 def _record(aid: str, index: int, text: str, labels: Iterable[str], source: str,
-            sent: Sentence | None) -> dict[str, Any]:
+            sent: Sentence | None) -> SentenceRecord:
     return {"article_id": aid, "index": index, "text": text, "labels": sorted(labels),
             "source": source, "paragraph": sent.paragraph if sent else None,
             "start": sent.start if sent else None, "end": sent.end if sent else None}
 
 
 def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sentence]
-                ) -> list[dict[str, Any]]:
+                ) -> list[SentenceRecord]:
     """Attach offsets from the raw article to gold sentences (located by text, in order)."""
     out, cursor = [], 0
     para_of = [(s.start, s.end, s.paragraph) for s in sentences]
@@ -122,10 +107,10 @@ def _articles(cfg: Config, sources: Iterable, reading: ReadReport) -> dict[str, 
 
 
 def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningReport
-                  ) -> list[list[dict[str, Any]]]:
+                  ) -> list[list[SentenceRecord]]:
     """Records of every gold article: sentence JSONL first, then span exports."""
     labels = cfg.labels.names
-    out: list[list[dict[str, Any]]] = []
+    out: list[list[SentenceRecord]] = []
     seen: dict[str, str] = {}
 
     def claim(aid: str, where: str) -> None:
@@ -204,7 +189,7 @@ def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int
 
 def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], cleaning: CleaningReport,
                   reading: ReadReport, progress: Callable[[Iterable], Iterable]
-                  ) -> list[list[dict[str, Any]]]:
+                  ) -> list[list[SentenceRecord]]:
     """Rule-labelled records for unlabelled articles (streamed; one article at a time).
 
     Articles in `exclude`, or sharing `split.same_story` long sentences with the gold
@@ -263,7 +248,7 @@ def assign_groups(profiles: list[np.ndarray], fractions: Sequence[float], seed: 
     return out
 
 
-def assign_splits(articles: list[list[dict[str, Any]]], cfg: Config) -> None:
+def assign_splits(articles: list[list[SentenceRecord]], cfg: Config) -> None:
     """Set `story`, `split` and `fold` on every gold record, by story (`story_groups`:
     an article and its republished copies); rule records are train-only."""
     labels = cfg.labels.names
@@ -289,7 +274,7 @@ def assign_splits(articles: list[list[dict[str, Any]]], cfg: Config) -> None:
                 r["story"], r["split"], r["fold"] = r["article_id"], "train", -1
 
 
-def fingerprint(records: Sequence[dict[str, Any]]) -> str:
+def fingerprint(records: Sequence[SentenceRecord]) -> str:
     """sha256 over every record's identity, text, labels, source and split assignment."""
     h = hashlib.sha256()
     for r in records:
@@ -299,7 +284,7 @@ def fingerprint(records: Sequence[dict[str, Any]]) -> str:
     return h.hexdigest()
 
 
-def _check_label_support(records: list[dict[str, Any]], cfg: Config) -> None:
+def _check_label_support(records: list[SentenceRecord], cfg: Config) -> None:
     counts = Counter(l for r in records if r["source"] == "gold" for l in r["labels"])
     for label in cfg.labels.names:
         if counts[label] == 0 and cfg.labels.missing_positive == "error":

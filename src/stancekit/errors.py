@@ -58,3 +58,15 @@ class ArtifactError(StancekitError, OSError):
 
 class ModelNotFoundError(ArtifactError, FileNotFoundError):
     """A model path or name@version does not exist."""
+
+
+class OutputError(StancekitError, OSError):
+    """An output file or directory cannot be written where the user asked."""
+
+
+class PatternError(StancekitError, ValueError):
+    """A configured regular expression does not compile."""
+
+
+class ParityError(TrainingError):
+    """The runtime model does not score as the fitted estimator does (a bug)."""

@@ -5,20 +5,21 @@ model, and reports (JSON, Markdown, PNG, errors)."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .annotations import check_labels
+from .atomic import write_file
+from .dataset import label_matrix
 from .errors import ConfigError, DataError, LabelError
-from .labels import check_labels
 from .metrics import headline_values, pr_curve, summary
-from .predict import Model
 from .read import read_jsonl_rows
-from .scoring import decide
+from .runtime.decisions import decide
+from .runtime.model import Model
+from .runtime.records import add_context
 
 SCHEMA_VERSION = 1
 
@@ -34,7 +35,6 @@ class EvalData:
 
 def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> EvalData:
     """A sentence JSONL (ANNOTATION.md format) or a built dataset directory (one split)."""
-    from .dataset import add_context, label_matrix
     path = Path(path)
     if path.is_dir():
         jsonl = path / "sentences.jsonl"
@@ -158,12 +158,12 @@ def errors_rows(model: Model, data: EvalData, scores: np.ndarray, P: np.ndarray)
 def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir: Path) -> list[Path]:
     """metrics.json, report.md, errors.jsonl and PNG plots, each written atomically."""
     from .plots import plot_all
-    from .report import metrics_table
+    from .cards import metrics_table
     out_dir.mkdir(parents=True, exist_ok=True)
     public = {k: v for k, v in result.items() if not k.startswith("_")}
-    written = [_atomic(out_dir / "metrics.json", json.dumps(public, indent=2, sort_keys=True))]
+    written = [write_file(out_dir / "metrics.json", json.dumps(public, indent=2, sort_keys=True))]
     errs = errors_rows(model, data, result["_scores"], result["_pred"])
-    written.append(_atomic(out_dir / "errors.jsonl",
+    written.append(write_file(out_dir / "errors.jsonl",
                            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errs)))
     m, iv = result["at_thresholds"], result["intervals"]
     lines = [f"# Evaluation of {public['model']['name']} {public['model']['version'] or ''}", "",
@@ -186,14 +186,6 @@ def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir:
         lines.append("")
     lines += [f"{len(errs)} misclassified sentences are in `errors.jsonl`; plots: "
               "`pr_curves.png`, `confusion.png`, `score_histograms.png`."]
-    written.append(_atomic(out_dir / "report.md", "\n".join(lines) + "\n"))
+    written.append(write_file(out_dir / "report.md", "\n".join(lines) + "\n"))
     written.extend(plot_all(result, model, data, out_dir))
     return written
-
-
-def _atomic(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path

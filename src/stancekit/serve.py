@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .predict import Model
+from .runtime.model import Model
 
 MAX_BODY = 5_000_000
 MAX_TEXTS = 10_000
@@ -47,10 +47,9 @@ def create_app(model: Model, max_body: int = MAX_BODY) -> Starlette:
             return _error(422, "'texts' must be a list of strings")
         if len(texts) > MAX_TEXTS:
             return _error(413, f"at most {MAX_TEXTS} texts per request")
-        scores = model.predict_scores(texts) if texts else []
-        labels = model.labels_of(scores) if texts else []  # scored once, not twice
-        return JSONResponse({"labels": labels, "scores": [
-            {l: round(float(x), 6) for l, x in zip(model.labels, row)} for row in scores]})
+        rows = model.score_rows([{"text": t} for t in texts])
+        return JSONResponse({"labels": [r["labels"] for r in rows],
+                             "scores": [r["scores"] for r in rows]})
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

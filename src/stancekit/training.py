@@ -17,14 +17,17 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import __version__
-from .artifact import check_writable, write_artifact
-from .config import Config, apply_overrides, config_from_dict, dump_config
+from .cards import model_card
+from .config import DEFAULT_LABELS, Config, apply_overrides, config_from_dict, dump_config
 from .dataset import SentenceDataset, build_dataset
-from .errors import TrainingError
+from .errors import ParityError, TrainingError
+from .estimator import StanceClassifier
 from .metrics import summary
-from .model import StanceClassifier
-from .predict import NUMBER_ARRAYS, Model
-from .report import model_card
+from .runtime import artifact
+from .runtime.artifact import ModelData
+from .runtime.decisions import decide, tune_thresholds
+from .runtime.model import Model
+from .runtime.records import SentenceRecord
 
 Log = Callable[[str], None]
 
@@ -52,15 +55,12 @@ def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> Stanc
     """The estimator a config describes (for `labels`, by default the config's label set)."""
     f, m, n = cfg.features, cfg.model, cfg.numbers
     return StanceClassifier(labels=labels or cfg.labels.names, exclusive=cfg.labels.exclusive,
-                            word_ngrams=f.word_ngrams, char_ngrams=f.char_ngrams,
-                            number_shapes=f.number_shapes, context=f.context,
-                            neighbours=f.neighbours, min_df=f.min_df, max_features=f.max_features,
-                            sublinear_tf=f.sublinear_tf, model_type=m.type, C=m.C,
-                            class_weight=m.class_weight, max_iter=m.max_iter,
-                            default_threshold=cfg.thresholds.default, number_labels=n.labels,
-                            number_weight=n.weight, number_window=n.window, number_C=n.C,
-                            number_floor=n.floor, neighbour_labels=f.neighbour_labels,
-                            neighbour_weight=f.neighbour_weight, random_state=cfg.seed)
+                            features=f.spec(), min_df=f.min_df, max_features=f.max_features,
+                            model_type=m.type, C=m.C, class_weight=m.class_weight,
+                            max_iter=m.max_iter, default_threshold=cfg.thresholds.default,
+                            number_labels=n.labels, number_weight=n.weight,
+                            number_window=n.window, number_C=n.C, number_floor=n.floor,
+                            random_state=cfg.seed)
 
 
 def _weights(records: list[dict], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
@@ -116,7 +116,6 @@ def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
 
 def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config, list[dict]]:
     """Grid or random search over config keys, scored by story-grouped CV macro-F1."""
-    from .scoring import decide, tune_thresholds
     s = cfg.search
     keys = list(s.params)
     combos = list(itertools.product(*(s.params[k] for k in keys)))
@@ -165,7 +164,6 @@ def _versions() -> dict[str, str]:
 
 def evaluate_split(model: Model, ds: SentenceDataset, split: str) -> dict[str, Any] | None:
     """Metrics of a loaded model on one split of a dataset (None when the split is empty)."""
-    from .scoring import decide
     recs = [r for r in ds.records if r["split"] == split and r["source"] == "gold"]
     if not recs:
         return None
@@ -278,30 +276,67 @@ def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
 
 def metadata(cfg: Config, ds: SentenceDataset, clf: StanceClassifier) -> dict[str, Any]:
     """Everything model.json records besides the weights."""
-    c = cfg.cleaning
     return {
         "name": cfg.output.name, "labels": list(clf.labels), "exclusive": cfg.labels.exclusive,
         "skipped_labels": [l for l in cfg.labels.names if l not in clf.labels],
         "label_definitions_source": "ANNOTATION.md (default schema)"
-        if tuple(cfg.labels.names) == ("accusation", "denial", "quote", "statistic") else "config",
+        if tuple(cfg.labels.names) == DEFAULT_LABELS else "config",
         "thresholds": dict(zip(clf.labels, map(float, clf.thresholds_))),
         "dataset": {"fingerprint": ds.fingerprint, "sentences": len(ds.records),
                     "splits": {s: len(ds.split(s)) for s in ("train", "validation", "test")}},
-        "segmentation": {"cleaning": dataclasses.asdict(cfg.cleaning),
-            "abbreviations": list(cfg.segmentation.abbreviations)},
-        "cleaning_enabled": c.enabled,
+        "cleaning_enabled": cfg.cleaning.enabled,
         "versions": _versions(), "git_commit": _git_commit(cfg.base_dir),
         "stancekit_version": __version__,
     }
 
 
+def model_data(cfg: Config, clf: StanceClassifier) -> ModelData:
+    """What the runtime is built from: the estimator's numbers and the config's
+    segmentation rules (so `predict --article` cleans as the builder did)."""
+    return dataclasses.replace(clf.export(), cleaning=cfg.cleaning,
+                               abbreviations=tuple(cfg.segmentation.abbreviations))
+
+
+PARITY_TOLERANCE = 1e-9
+
+
+def check_parity(clf: StanceClassifier, model: Model, records: list[SentenceRecord]) -> None:
+    """Raise ParityError unless the runtime model scores `records` as the estimator does:
+    whole batches of records and of bare strings, and the one-sentence path."""
+    if not records:
+        return
+    texts = [r["text"] for r in records]
+    for what, batch in (("records", records), ("bare sentences", texts),
+                        ("one sentence at a time", records[:5])):
+        want = clf.predict_proba(batch)
+        got = model.predict_scores(batch) if what != "one sentence at a time" else \
+            np.vstack([model.predict_scores([r]) for r in batch])
+        gap = np.abs(got - want)
+        if gap.max() > PARITY_TOLERANCE:
+            i, j = np.unravel_index(int(gap.argmax()), gap.shape)
+            raise ParityError(
+                f"the runtime model scores {what} differently from the scikit-learn estimator "
+                f"(label {clf.labels[j]!r}, {got[i, j]:.12f} vs {want[i, j]:.12f} on "
+                f"{texts[i][:60]!r}); nothing was written. This is a bug in stancekit: please "
+                "report it with the config")
+
+
+def _parity_records(ds: SentenceDataset) -> list[SentenceRecord]:
+    """The validation sentences, or (without a validation split) test or training ones."""
+    for split in ("validation", "test", "train"):
+        recs = [r for r in ds.split(split) if r["source"] == "gold"]
+        if recs:
+            return recs[:2000]
+    return []
+
+
 def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterable] | None = None,
           write: bool = True) -> TrainResult:
-    """Run one training: build the dataset, (search,) fit, tune, evaluate, write the artifact."""
-    import joblib
+    """Run one training: build the dataset, (search,) fit, tune, evaluate, check that the
+    runtime scores as the estimator does, write the artifact."""
     timings: dict[str, float] = {}
     if write:
-        check_writable(cfg.resolve(cfg.output.dir), cfg.output.name)
+        artifact.check_writable(cfg.resolve(cfg.output.dir), cfg.output.name)
     t0 = time.perf_counter()
     ds = build_dataset(cfg, progress or (lambda x: x))
     timings["build_s"] = time.perf_counter() - t0
@@ -314,97 +349,50 @@ def train(cfg: Config, log: Log = _quiet, progress: Callable[[Iterable], Iterabl
     fitted = fit_model(cfg, ds, log)
     clf = fitted.classifier
     timings.update(fitted.timings)
-    exported = clf.export()
+    data = model_data(cfg, clf)
     meta = metadata(cfg, ds, clf)
-    model = Model(exported, meta)
+    model = Model(data, meta)
+    check_parity(clf, model, _parity_records(ds))
     # validation metrics come from the model fitted without the validation split
     metrics = {s: m for s, m in (("validation", fitted.validation_metrics),
                                  ("test", evaluate_split(model, ds, "test"))) if m}
     timings["total_s"] = time.perf_counter() - t0
     meta.update(metrics=metrics, timings={k: round(v, 3) for k, v in timings.items()},
-                search_trials=trials)
+                search_trials=trials,
+                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     result = TrainResult(None, cfg.output.name, None, metrics, timings, trials, model, clf, ds)
     if not write:
         return result
-    files = artifact_files(cfg, clf, exported, meta)
-    files["pipeline.joblib"] = _joblib_bytes(clf, joblib)
-    path = write_artifact(cfg.resolve(cfg.output.dir), cfg.output.name, files,
-                          {"stancekit_version": __version__, "created": time.strftime(
-                              "%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    path = artifact.write(cfg.resolve(cfg.output.dir), cfg.output.name, data, meta,
+                          documents(cfg, clf, meta))
     path = path.resolve()
     result.path, result.version = path, path.name
-    result.model = Model(exported, dict(meta, version=path.name, path=str(path)), path)
+    result.model = Model(data, dict(meta, version=path.name, path=str(path)), path)
     return result
 
 
-def _npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _joblib_bytes(clf: StanceClassifier, joblib: Any) -> bytes:
+def documents(cfg: Config, clf: StanceClassifier, meta: dict[str, Any]) -> dict[str, bytes]:
+    """The artifact's files for people and other tools: the resolved config, metrics,
+    the model card and the scikit-learn pipeline (a pickle, never read by stancekit)."""
+    import joblib
     buf = io.BytesIO()
     joblib.dump(clf, buf)
-    return buf.getvalue()
-
-
-def artifact_files(cfg: Config, clf: StanceClassifier, exported: dict, meta: dict) -> dict[str, bytes]:
-    """The bytes of every artifact file except the manifest and the joblib pipeline."""
-    weights = {k: exported[k] for k in ("labels", "thresholds", "analyzer", "sublinear_tf",
-                                        "exclusive")}
-    numbers = exported.get("numbers")
-    extra = {}
-    if numbers is not None:  # arrays to .npy, the rest beside the other weight settings
-        weights["numbers"] = {k: v for k, v in numbers.items() if k not in NUMBER_ARRAYS}
-        extra = {f"number_{k}.npy": _npy(numbers[k]) for k in NUMBER_ARRAYS}
-    view = exported.get("neighbours_view")
-    if view is not None:
-        weights["neighbours_view"] = {"labels": view["labels"]}
-        extra["neighbour_coef.npy"] = _npy(view["coef"])
-    model_json = dict(meta, weights=weights)
     return {
-        **extra,
-        "features.json": json.dumps(exported["features"], ensure_ascii=False).encode("utf-8"),
-        "ngram_tokens.json": json.dumps(exported["ngram_tokens"], ensure_ascii=False).encode("utf-8"),
-        "ngram_table.npy": _npy(exported["ngram_table"]),
-        "idf.npy": _npy(exported["idf"]),
-        "coef.npy": _npy(exported["coef"]),
-        "intercept.npy": _npy(exported["intercept"]),
-        "model.json": json.dumps(model_json, indent=2, sort_keys=True, ensure_ascii=False).encode(),
-        "metrics.json": json.dumps(meta.get("metrics", {}), indent=2, sort_keys=True).encode(),
         "config.yaml": dump_config(cfg).encode("utf-8"),
+        "metrics.json": json.dumps(meta.get("metrics", {}), indent=2, sort_keys=True).encode(),
         "model_card.md": model_card(cfg, meta, clf.top_features(),
                                     clf.top_number_features()).encode("utf-8"),
+        "pipeline.joblib": buf.getvalue(),
     }
 
 
 def check_repro(path: Path, log: Log = _quiet) -> list[str]:
-    """Retrain from an artifact's stored config; list every difference from the stored weights."""
+    """Verify an artifact, retrain from its stored config, and list every difference in
+    what prediction reads (an artifact that fails verification is an error, not a diff)."""
     from .config import load_config
-    from .predict import read_weights
+    artifact.verified(path)
     cfg = load_config(path / "config.yaml")
     result = train(cfg, log, write=False)
-    new = result.classifier.export()
-    old, old_meta = read_weights(path)
-    diffs = []
-    if old_meta["dataset"]["fingerprint"] != result.dataset.fingerprint:
-        diffs.append("dataset fingerprint differs (the data changed)")
-    for key in ("idf.npy", "coef.npy", "intercept.npy"):
-        if _npy(new[key[:-4]]) != (path / key).read_bytes():
-            diffs.append(f"{key} differs")
-    view = new.get("neighbours_view")
-    file = path / "neighbour_coef.npy"
-    if (_npy(view["coef"]) if view else None) != (file.read_bytes() if file.exists() else None):
-        diffs.append(f"{file.name} differs")
-    numbers = new.get("numbers") or {}
-    for key in NUMBER_ARRAYS:
-        file = path / f"number_{key}.npy"
-        stored = file.read_bytes() if file.exists() else None
-        if (_npy(numbers[key]) if numbers else None) != stored:
-            diffs.append(f"{file.name} differs")
-    if json.dumps(new["features"], ensure_ascii=False).encode() != (path / "features.json").read_bytes():
-        diffs.append("features.json differs")
-    if [round(t, 12) for t in new["thresholds"]] != [round(t, 12) for t in old["thresholds"]]:
-        diffs.append(f"thresholds differ: {old['thresholds']} vs {new['thresholds']}")
-    return diffs
+    assert result.classifier is not None and result.dataset is not None
+    meta = metadata(cfg, result.dataset, result.classifier)
+    return artifact.diff(path, model_data(cfg, result.classifier), meta)

@@ -1,11 +1,13 @@
-"""Batch feature lookup in NumPy: the fast path behind `Model.predict_scores`.
+"""Vectorizing a batch of sentences to feature ids in NumPy: the fast path behind
+`Model.predict_scores`.
 
 A batch is normalised in one pass over its joined text (`features.batch_text`) and
 split into token ids at the byte level (`ByteTokenizer`: hashes, no token strings);
 class tokens (<num>, <acc>, ...) are inserted on the id array; word n-grams are
 integer keys looked up in a vectorised hash map; context features are counted per
-row. The result is exactly what `features.Analyzer` produces one sentence at a time
-(tested against scikit-learn).
+row from the same `CONTEXT_RULES` table. The result is exactly what
+`FeatureSpec` produces one sentence at a time (checked against scikit-learn at the end
+of every training, and by randomized tests).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ArtifactError
-from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CUE_CLASS, CUE_CLASSES,
-                       NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS, SEP, Analyzer,
-                       batch_text, is_word_ngram, split_marked)
+from ..errors import ArtifactError
+from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CONTEXT_RULES, CUE_CLASS,
+                       CUE_CLASSES, NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS,
+                       SEP, Facts, FeatureSpec, batch_text, context_of, is_word_ngram,
+                       split_marked, text_of)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -294,42 +297,36 @@ class WordIndex:
 def _context_columns(index: WordIndex, vocab: Mapping[str, int], tid: np.ndarray,
                      row: np.ndarray, texts: Sequence[Any], n: int
                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The ctx:* features of `features._context_features`, computed per row at once."""
-    marks = np.bincount(row[index.is_quote[tid]], minlength=n)
-    quantity = np.bincount(row[index.is_quantity[tid]], minlength=n) > 0
-    masks = {"ctx:has_quote_marks": marks >= 1, "ctx:quote_pair": marks >= 2,
-             "ctx:quantity": quantity}
-    if any(not isinstance(t, str) for t in texts):
-        ctx = [{} if isinstance(t, str) else (t.get("context") or {}) for t in texts]
-        in_quote = np.array([bool(c.get("in_quote")) for c in ctx], dtype=bool)
-        position = np.array([c.get("index", -1) if c.get("index") is not None else -1
-                             for c in ctx])
-        masks["ctx:in_quote"] = in_quote
-        masks["ctx:in_quote_unmarked"] = in_quote & (marks == 0)
-        masks["ctx:headline"] = position == 0
-        masks["ctx:lead"] = position == 1
+    """The `CONTEXT_RULES` features of every row at once (`features.context_features`
+    decides the same rules one sentence at a time)."""
+    ctx = [context_of(t) for t in texts]
+    facts = Facts(marks=np.bincount(row[index.is_quote[tid]], minlength=n),
+                  quantity=np.bincount(row[index.is_quantity[tid]], minlength=n) > 0,
+                  in_quote=np.array([bool(c.get("in_quote")) for c in ctx], dtype=bool),
+                  position=np.array([-1 if c.get("index") is None else c["index"] for c in ctx],
+                                    dtype=np.int64))
     rows, cols = [], []
-    for name, mask in masks.items():
+    for name, rule in CONTEXT_RULES:
         fid = vocab.get(name)
-        if fid is not None and mask.any():
+        mask = rule(facts) if fid is not None else None
+        if mask is not None and mask.any():
             r = np.flatnonzero(mask)
             rows.append(r)
             cols.append(np.full(len(r), fid, dtype=np.int64))
     return rows, cols
 
 
-def batch_ids(analyzer: Analyzer, index: WordIndex, texts: Sequence[Any]
+def batch_ids(spec: FeatureSpec, index: WordIndex, texts: Sequence[Any]
               ) -> tuple[np.ndarray, np.ndarray] | None:
     """Token ids of a batch (class tokens inserted, SEP dropped) and the row of each, or
-    None when this analyzer needs the per-sentence path (character n-grams or
-    neighbours) or a text holds SEP."""
-    if analyzer.char_ngrams[1] > 0 or analyzer.neighbours:
+    None when the spec needs the per-sentence path (`FeatureSpec.batchable`) or a text
+    holds SEP."""
+    if not spec.batchable:
         return None
-    strings = [t if isinstance(t, str) else t["text"] for t in texts]
-    tid = index.text_ids(strings, analyzer.number_shapes)
+    tid = index.text_ids([text_of(t) for t in texts], spec.number_shapes)
     if tid is None:
         return None
-    if analyzer.number_shapes:
+    if spec.number_shapes:
         tid = index.insert_classes(tid)
     sep = tid == index.sep
     row = np.cumsum(sep) - sep
@@ -337,14 +334,14 @@ def batch_ids(analyzer: Analyzer, index: WordIndex, texts: Sequence[Any]
     return tid[keep], row[keep]
 
 
-def batch_columns(analyzer: Analyzer, index: WordIndex, vocab: Mapping[str, int],
+def batch_columns(spec: FeatureSpec, index: WordIndex, vocab: Mapping[str, int],
                   texts: Sequence[Any], ids: tuple[np.ndarray, np.ndarray]
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(row, feature id) of every feature occurrence in `texts`, from their `batch_ids`."""
     tid, row = ids
     rows, cols = index.ngrams(tid, row)
     rows, cols = [rows], [cols]
-    if analyzer.context:
+    if spec.context:
         r, c = _context_columns(index, vocab, tid, row, texts, len(texts))
         rows += r
         cols += c

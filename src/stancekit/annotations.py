@@ -1,4 +1,5 @@
-"""Labels from sentence-level gold JSONL, Label Studio and doccano span exports, and rules.
+"""Annotations: sentence-level gold JSONL, Label Studio and doccano span exports, read
+into labels, and span annotations projected onto sentences.
 
 Span annotations are projected onto segmented sentences by one documented rule: a
 span labels a sentence when their overlap covers at least `min_overlap` of the
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import DataError, LabelError
-from .features import NUMBER_WORDS, tokenize
 from .read import read_jsonl_rows
 from .segment import Sentence
 
@@ -208,48 +208,3 @@ def project_spans(task: SpanTask, sentences: Sequence[Sentence], min_overlap: fl
             chosen = {l for l, c in counts.items() if c >= need}
         out.append(tuple(sorted(chosen)))
     return out
-
-
-# --- weak labelling rules -------------------------------------------------------------
-
-_ACCUSE = re.compile(
-    r"\b(accus\w*|blam\w*|alleg\w*|criticis\w*|condemn\w*|attack\w*|lied|lying|misled|mislead\w*|"
-    r"betray\w*|fail(?:ed|ing)? to|wast\w*|incompeten\w*|scandal\w*|hypocri\w*|smear\w*)\b", re.I)
-_DENY = re.compile(
-    r"\b(den(?:y|ied|ies|ial|ials)|rejected|dismiss\w*|rebut\w*|refut\w*|nonsense|untrue|"
-    r"not true|false|rubbish|insist\w*|absurd|ridiculous|categorically|baseless|unfounded)\b", re.I)
-
-
-def rule_quote(text: str, ctx: dict) -> bool:
-    """Paired quotation marks around more than two words, or a sentence inside a quotation."""
-    if ctx.get("in_quote"):
-        return True
-    m = re.search(r"[\"“]([^\"”]{12,})[\"”]", text)
-    return bool(m) and len(m.group(1).split()) > 2
-
-
-def rule_statistic(text: str, ctx: dict) -> bool:
-    """A money, percent or plain count token that is not a year, date or ordinal."""
-    toks = tokenize(text)
-    return any(t in ("<money>", "<pct>") for t in toks) or (
-        "<num>" in toks and sum(1 for t in toks if t in NUMBER_WORDS or t[:1].isdigit()) >= 1
-        and "<date>" not in toks and "<year>" not in toks)
-
-
-def rule_accusation(text: str, ctx: dict) -> bool:
-    """An accusation verb or noun (accused, blamed, alleged, criticised, misled ...)."""
-    return bool(_ACCUSE.search(text))
-
-
-def rule_denial(text: str, ctx: dict) -> bool:
-    """A denial cue (denied, rejected, dismissed, nonsense, untrue ...)."""
-    return bool(_DENY.search(text))
-
-
-RULES = {"quote": rule_quote, "statistic": rule_statistic, "accusation": rule_accusation,
-         "denial": rule_denial}
-
-
-def weak_labels(text: str, ctx: dict, rules: Iterable[str], allowed: Sequence[str]) -> tuple[str, ...]:
-    """Labels from the named rules (each rule is named after the label it votes for)."""
-    return tuple(sorted(r for r in rules if r in allowed and RULES[r](text, ctx)))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 from statistics import median
 from typing import Any
 
+from .atomic import atomic_dir
+from .cards import dataset_card
 from .dataset import SPLITS, SentenceDataset
 from .errors import ArtifactError
-from .report import dataset_card
+from .runtime.records import SentenceRecord
 
 
 def card(ds: SentenceDataset) -> dict[str, Any]:
@@ -66,7 +65,7 @@ def to_hf(ds: SentenceDataset) -> Any:
     return DatasetDict(out)
 
 
-def _flat(r: dict[str, Any]) -> dict[str, Any]:
+def _flat(r: SentenceRecord) -> dict[str, Any]:
     ctx = r.get("context") or {}
     return {"article_id": r["article_id"], "index": r["index"], "paragraph": r["paragraph"],
             "start": r["start"], "end": r["end"], "text": r["text"], "labels": list(r["labels"]),
@@ -89,21 +88,13 @@ def save_dataset(ds: SentenceDataset, out_dir: Path) -> Path:
             return out_dir
         raise ArtifactError(f"{out_dir}: exists and holds a different dataset; choose another "
                             "output directory")
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=out_dir.parent))
-    except OSError as exc:
-        raise ArtifactError(f"{out_dir.parent}: cannot write ({exc.strerror})") from None
-    try:
+    with atomic_dir(out_dir) as tmp:
         to_hf(ds).save_to_disk(str(tmp / "hf"))
         with (tmp / "sentences.jsonl").open("w", encoding="utf-8") as fh:
             for r in ds.records:
                 fh.write(json.dumps(_flat(r), ensure_ascii=False) + "\n")
         c = card(ds)
-        (tmp / "card.json").write_text(json.dumps(c, indent=2, ensure_ascii=False) + "\n")
+        (tmp / "card.json").write_text(json.dumps(c, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
         (tmp / "card.md").write_text(dataset_card(c), encoding="utf-8")
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

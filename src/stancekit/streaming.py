@@ -1,4 +1,5 @@
-"""Streaming prediction over many inputs: batches in input order, optional worker processes."""
+"""Streaming prediction over files: input rows in, scored rows out, in input order, in
+batches so memory stays bounded, optionally over worker processes."""
 
 from __future__ import annotations
 
@@ -8,25 +9,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from .errors import ConfigError, DataError
-from .predict import Model
-
-
-def _rows_for(model: Model, batch: list[tuple[dict | None, str]], text_field: str,
-              explain: bool) -> list[dict[str, Any]]:
-    """Score one batch; empty lines stay in place with no labels."""
-    texts = [t for _, t in batch]
-    scores = model.predict_scores(texts)
-    out = []
-    for (rec, text), s, labels in zip(batch, scores, model.labels_of(scores)):
-        empty = not text.strip()
-        row = dict(rec) if rec is not None else {"text": text}
-        row["labels"] = [] if empty else labels
-        row["scores"] = {l: 0.0 if empty else round(float(x), 6) for l, x in zip(model.labels, s)}
-        if explain:
-            e = model.explain(text)
-            row["explanation"] = {l: e[l] for l in row["labels"]}
-        out.append(row)
-    return out
+from .runtime.model import Model
 
 
 def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
@@ -38,19 +21,25 @@ def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
             raise DataError("not valid UTF-8", name, n) from None
 
 
-def input_rows(path: str, text_field: str = "text") -> Iterator[tuple[dict | None, str]]:
-    """(passthrough record or None, text) per line of a file ("-" is stdin), streamed.
+def is_jsonl(path: str) -> bool:
+    """Whether an --input file is read as JSONL (by its suffix)."""
+    return path.endswith((".jsonl", ".ndjson"))
 
-    A .jsonl or .ndjson file holds one JSON object a line with the text in `text_field`;
-    any other file is one sentence a line (an empty line stays, as an empty sentence).
+
+def input_rows(path: str, text_field: str = "text") -> Iterator[dict[str, Any]]:
+    """One row per line of a file ("-" is stdin), streamed.
+
+    A .jsonl or .ndjson file holds one JSON object a line with the text in `text_field`
+    (the object passes through to the output); any other file is one sentence a line,
+    read as {"text": line} (an empty line stays, as an empty sentence).
     """
     fh = sys.stdin.buffer if path == "-" else open(path, "rb")
     name = "<stdin>" if path == "-" else path
-    is_jsonl = path.endswith((".jsonl", ".ndjson"))
+    jsonl = is_jsonl(path)
     try:
         for n, line in _lines(fh, name):
-            if not is_jsonl:
-                yield None, line
+            if not jsonl:
+                yield {"text": line}
                 continue
             if not line.strip():
                 raise DataError("empty line in JSONL input", name, n)
@@ -65,7 +54,8 @@ def input_rows(path: str, text_field: str = "text") -> Iterator[tuple[dict | Non
             if not isinstance(row[text_field], str):
                 raise DataError(f"must be a string, got {type(row[text_field]).__name__}",
                                 name, n, text_field)
-            yield row, row[text_field]
+            row.pop("context", None)  # context is the model's to compute, never the input's
+            yield row
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
@@ -82,24 +72,29 @@ def _batches(items: Iterable, n: int) -> Iterator[list]:
         yield batch
 
 
-def predict_rows(model: Model, source: Iterable[tuple[dict | None, str]], text_field: str = "text",
+def _score(model: Model, batch: list[dict[str, Any]], text_field: str,
+           explain: bool) -> list[dict[str, Any]]:
+    return model.score_rows(batch, text_field, explain)
+
+
+def predict_rows(model: Model, rows: Iterable[dict[str, Any]], text_field: str = "text",
                  explain: bool = False, jobs: int = 1, batch_size: int = 4096
                  ) -> Iterator[dict[str, Any]]:
-    """Yield one output row per input, in input order; memory is bounded by the batch size."""
+    """Yield one output row per input row, in input order; memory is bounded by the batch size."""
     if batch_size < 1 or jobs < 1:
         raise ConfigError(f"batch_size and jobs must be at least 1, got {batch_size} and {jobs}")
-    batches = _batches(source, batch_size)
+    batches = _batches(rows, batch_size)
     if jobs <= 1:
         for batch in batches:
-            yield from _rows_for(model, batch, text_field, explain)
+            yield from model.score_rows(batch, text_field, explain)
         return
     from joblib import Parallel, delayed
     # Groups of `jobs` batches go to worker processes together; results come back in order.
     for group in _batches(batches, jobs):
-        results = Parallel(n_jobs=jobs)(delayed(_rows_for)(model, b, text_field, explain)
+        results = Parallel(n_jobs=jobs)(delayed(_score)(model, b, text_field, explain)
                                         for b in group)
-        for rows in results:
-            yield from rows
+        for out in results:
+            yield from out
 
 
 def article_rows(model: Model, path: Path, explain: bool = False) -> list[dict[str, Any]]:
@@ -108,9 +103,4 @@ def article_rows(model: Model, path: Path, explain: bool = False) -> list[dict[s
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"not valid UTF-8 (byte {exc.start})", path) from None
-    rows = model.predict_article(text, path.stem)
-    if explain:
-        for row in rows:
-            e = model.explain(row["text"])
-            row["explanation"] = {l: e[l] for l in row["labels"]}
-    return rows
+    return model.predict_article(text, path.stem, explain)

@@ -1,35 +1,28 @@
-"""Prediction without scikit-learn: a loaded artifact scores sentences with NumPy alone.
+"""A loaded model: scores sentences and articles with NumPy alone (no scikit-learn, no pickle).
 
-`load()` verifies every file against the manifest, reads JSON and `.npy` arrays
-(`allow_pickle=False`), and never unpickles. Scoring reproduces scikit-learn's
-TF-IDF (sublinear tf, idf, l2 norm) and the linear decision exactly, so its
-predictions equal those of the stored scikit-learn pipeline.
+Scoring reproduces scikit-learn's TF-IDF (sublinear tf, idf, l2 norm) and the linear
+decision exactly, so its predictions equal those of the fitted estimator; training
+checks that on its validation sentences before it writes an artifact.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
+from itertools import repeat
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .artifact import resolve, verified
-from .clean import CleaningRules
-from .errors import ArtifactError
-from itertools import repeat
-
-from .features import Analyzer, is_word_ngram
+from ..segment import segment_article
+from . import artifact
+from .artifact import ModelData
+from .decisions import decide, scores_from_decision
+from .features import context_of, is_word_ngram, text_of
 from .numbers import NumberScorer, blend
-from .scorer import WordIndex, batch_columns, batch_ids
-from .scoring import decide, scores_from_decision
-from .segment import segment_article
-
-WEIGHT_FILES = ("idf.npy", "coef.npy", "intercept.npy", "ngram_table.npy")
-NUMBER_ARRAYS = ("table", "coef")  # number_table.npy, number_coef.npy when there is a number model
-
+from .records import add_context, output_row
+from .vectorize import WordIndex, batch_columns, batch_ids
 
 # Sentences scored per NumPy pass: large enough to amortise the per-call overhead,
 # small enough that the intermediate arrays stay in the CPU cache (measured on
@@ -58,47 +51,33 @@ def _texts(texts: Any) -> list:
 class Model:
     """A trained sentence classifier ready to score; immutable, so safe across threads."""
 
-    def __init__(self, weights: Mapping[str, Any], metadata: Mapping[str, Any],
+    def __init__(self, data: ModelData, metadata: Mapping[str, Any],
                  path: Path | None = None) -> None:
-        self.labels: list[str] = list(weights["labels"])
+        self.labels: list[str] = list(data.labels)
         self.metadata: dict[str, Any] = dict(metadata)
         self.path = path
-        self.exclusive = bool(weights["exclusive"])
-        self.thresholds = np.asarray(weights["thresholds"], dtype=np.float64)
-        self._features: list[str] = list(weights["features"])
+        self.data = data
+        self.spec = data.spec
+        self.exclusive = bool(data.exclusive)
+        self.thresholds = np.asarray(data.thresholds, dtype=np.float64)
+        self._features: list[str] = list(data.features)
         self._vocab = dict(zip(self._features, range(len(self._features))))
-        self._idf = np.asarray(weights["idf"], dtype=np.float64)
-        self._coef = np.asarray(weights["coef"], dtype=np.float64)
-        self._intercept = np.asarray(weights["intercept"], dtype=np.float64)
-        self._sublinear = bool(weights["sublinear_tf"])
-        a = weights["analyzer"]
-        self._analyzer = Analyzer(tuple(a["word_ngrams"]), tuple(a["char_ngrams"]),
-                                  a["number_shapes"], a["context"], a["neighbours"])
-        self._words = WordIndex(weights["ngram_tokens"], weights["ngram_table"],
-                                self._analyzer.word_ngrams)
-        numbers = weights.get("numbers")
-        self._numbers = None if not numbers else NumberScorer(
-            numbers, list(weights["ngram_tokens"]), self._words.size,
+        self._idf = np.asarray(data.idf, dtype=np.float64)
+        self._coef = np.asarray(data.coef, dtype=np.float64)
+        self._intercept = np.asarray(data.intercept, dtype=np.float64)
+        self._sublinear = data.spec.sublinear_tf
+        self._words = WordIndex(data.ngram_tokens, data.ngram_table, data.spec.word_ngrams)
+        numbers = data.numbers
+        self._numbers = None if numbers is None else NumberScorer(
+            numbers, list(data.ngram_tokens), self._words.size,
             self._words.is_number_class, self._words.is_cue_class)
-        self._number_cols = [self.labels.index(l) for l in numbers["labels"]] if numbers else []
-        self._number_weight = float(numbers["weight"]) if numbers else 0.0
-        seg = self.metadata.get("segmentation", {})
-        c = seg.get("cleaning", {})
-        self._cleaning = CleaningRules(**{k: tuple(v) if isinstance(v, list) else v
-                                          for k, v in c.items()}) if c else CleaningRules()
-        self._abbreviations = tuple(seg.get("abbreviations", ()))
-        n = len(self._features)
-        if self._idf.shape != (n,) or self._coef.shape != (n, len(self.labels)) \
-                or self._intercept.shape != (len(self.labels),):
-            raise ArtifactError(f"{path}: weight shapes do not match the feature list")
+        self._number_cols = [self.labels.index(l) for l in numbers.labels] if numbers else []
+        self._number_weight = float(numbers.weight) if numbers else 0.0
         # the batch path's gather table: idf, then idf * coef for each label
         self._table = np.column_stack([self._idf, self._coef * self._idf[:, None]])
-        view = weights.get("neighbours_view")
-        self._ncols = [self.labels.index(l) for l in view["labels"]] if view else []
-        if view:  # labels that also read the neighbouring sentences' word n-grams
-            self._ncoef = np.asarray(view["coef"], dtype=np.float64)
-            if self._ncoef.shape != (n, 2 * len(self._ncols)):
-                raise ArtifactError(f"{path}: neighbour weight shapes do not match the features")
+        view = data.neighbours
+        self._ncols = [self.labels.index(l) for l in view.labels] if view else []
+        self._ncoef = np.asarray(view.coef, dtype=np.float64) if view else np.zeros((0, 0))
         self._near: tuple[np.ndarray, np.ndarray] | None = None
 
     def _neighbour_tables(self) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +98,7 @@ class Model:
     # -- scoring ---------------------------------------------------------------------
     def _ids(self, record: Any) -> list[int]:
         get = self._vocab.get
-        return [i for i in map(get, self._analyzer(record)) if i is not None]
+        return [i for i in map(get, self.spec(record)) if i is not None]
 
     def _columns(self, splits: list[tuple[list[str], list[str]]]) -> tuple[np.ndarray, np.ndarray]:
         """(row, feature id) of every known feature occurrence, from each text's
@@ -157,10 +136,10 @@ class Model:
     def _occurrences(self, texts: list) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         """(row, feature id) of every feature occurrence, plus what the number model reads:
         the batch path's id arrays, or else each text's `Analyzer.split` (tokenized once)."""
-        ids = batch_ids(self._analyzer, self._words, texts)
+        ids = batch_ids(self.spec, self._words, texts)
         if ids is not None:
-            return (*batch_columns(self._analyzer, self._words, self._vocab, texts, ids), ids, None)
-        splits = [self._analyzer.split(rec) for rec in texts]
+            return (*batch_columns(self.spec, self._words, self._vocab, texts, ids), ids, None)
+        splits = [self.spec.split(rec) for rec in texts]
         return (*self._columns(splits), None, splits)
 
     def _decision_batch(self, texts: list) -> np.ndarray:
@@ -170,7 +149,7 @@ class Model:
         out = np.tile(self._intercept, (n, 1))
         rows, cols, ids, splits = self._occurrences(texts)
         near = np.zeros((n, 2 * len(self._ncols))) if self._ncols and any(
-            isinstance(t, dict) and t.get("context") for t in texts) else None
+            context_of(t) for t in texts) else None
         if len(cols):
             self._add_sentence_scores(out, rows, cols, near)
         if near is not None:
@@ -225,8 +204,8 @@ class Model:
         record) is scored on its own as a plain string.
         """
         k = len(self._ncols)
-        text = [t["text"] if isinstance(t, dict) else t for t in texts]
-        ctxs = [(t.get("context") or {}) if isinstance(t, dict) else {} for t in texts]
+        text = [text_of(t) for t in texts]
+        ctxs = [context_of(t) for t in texts]
         add = np.zeros((len(texts), k))
         missing: dict[str, list[tuple[int, int]]] = {}
         for side, (key, shift) in enumerate((("prev", -1), ("next", 1))):
@@ -252,9 +231,9 @@ class Model:
 
     def _neighbour_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(word n-gram feature ids, their L2-normalised TF-IDF values) of a neighbour text."""
-        toks, _ = self._analyzer.split(text)
+        toks, _ = self.spec.split(text)
         word = self._neighbour_tables()[0]
-        counts = Counter(i for i in map(self._vocab.get, self._analyzer.features(toks, []))
+        counts = Counter(i for i in map(self._vocab.get, self.spec.features(toks, []))
                          if i is not None and word[i])
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -282,8 +261,8 @@ class Model:
 
     def _decision_one(self, record: Any) -> np.ndarray:
         """One sentence with a handful of NumPy calls: the low-latency path for services."""
-        toks, extras = self._analyzer.split(record)
-        counts = Counter(map(self._vocab.get, self._analyzer.features(toks, extras)))
+        toks, extras = self.spec.split(record)
+        counts = Counter(map(self._vocab.get, self.spec.features(toks, extras)))
         counts.pop(None, None)
         out = self._intercept.copy()
         if counts:
@@ -342,55 +321,44 @@ class Model:
             out[label] = [(name, round(c, 4)) for c, name in top]
         return out
 
-    # -- articles --------------------------------------------------------------------
-    def segment(self, text: str) -> list[dict[str, Any]]:
-        """Clean and segment a raw article exactly as the dataset builder does, with context."""
-        from .dataset import add_context  # light module; kept local to show the data flow
-        sents, _ = segment_article(text, self._cleaning, self._abbreviations)
-        recs = [{"index": s.index, "paragraph": s.paragraph, "start": s.start, "end": s.end,
-                 "text": s.text} for s in sents]
+    # -- rows and articles ----------------------------------------------------------
+    def score_rows(self, rows: Sequence[Mapping[str, Any]], text_field: str = "text",
+                   explain: bool = False) -> list[dict[str, Any]]:
+        """Output rows for input rows: each row's fields, then `labels` and `scores`
+        (`records.output_row`), and with `explain` the n-grams behind each label. A
+        row's "context", when it has one, is what the model reads beside its text."""
+        records = [{"text": r[text_field], "context": r["context"]} if r.get("context")
+                   else r[text_field] for r in rows]
+        scores = self.predict_scores(records) if records else np.zeros((0, len(self.labels)))
+        out = []
+        for rec, row, s, labels in zip(records, rows, scores, self.labels_of(scores)):
+            o = output_row(row, text_of(rec), labels, s, self.labels)
+            if explain:
+                e = self.explain(rec)
+                o["explanation"] = {l: e[l] for l in o["labels"]}
+            out.append(o)
+        return out
+
+    def segment(self, text: str, article_id: str | None = None) -> list[dict[str, Any]]:
+        """Clean and segment a raw article exactly as the dataset builder does; each
+        sentence with its id, index, offsets, text and article context."""
+        sents, _ = segment_article(text, self.data.cleaning, self.data.abbreviations)
+        recs: list[dict[str, Any]] = [
+            {"article_id": article_id, "index": s.index, "start": s.start, "end": s.end,
+             "text": s.text} for s in sents]
         add_context(recs)
         return recs
 
-    def predict_article(self, text: str, article_id: str | None = None) -> list[dict[str, Any]]:
-        """One row per sentence of a raw article: offsets, labels and scores."""
-        recs = self.segment(text)
-        scores = self.predict_scores(recs)
-        out = []
-        for rec, s, labels in zip(recs, scores, self.labels_of(scores)):
-            row = {"article_id": article_id, "index": rec["index"], "start": rec["start"],
-                   "end": rec["end"], "text": rec["text"], "labels": labels,
-                   "scores": {l: round(float(x), 6) for l, x in zip(self.labels, s)}}
-            out.append(row)
-        return out
+    def predict_article(self, text: str, article_id: str | None = None,
+                        explain: bool = False) -> list[dict[str, Any]]:
+        """One row per sentence of a raw article: article_id, index, offsets, text,
+        labels and scores."""
+        return self.score_rows(self.segment(text, article_id), explain=explain)
 
 
-def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(weights, metadata) from an artifact directory: JSON and .npy only, no pickle."""
-    try:
-        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
-        features = json.loads((path / "features.json").read_text(encoding="utf-8"))
-        tokens = json.loads((path / "ngram_tokens.json").read_text(encoding="utf-8"))
-        arrays = {f[:-4]: np.load(path / f, allow_pickle=False) for f in WEIGHT_FILES}
-        weights = dict(meta["weights"], features=features, ngram_tokens=tokens, **arrays)
-        if weights.get("neighbours_view"):
-            weights["neighbours_view"] = dict(
-                weights["neighbours_view"],
-                coef=np.load(path / "neighbour_coef.npy", allow_pickle=False))
-        if weights.get("numbers"):
-            weights["numbers"] = dict(weights["numbers"], **{
-                k: np.load(path / f"number_{k}.npy", allow_pickle=False) for k in NUMBER_ARRAYS})
-    except (OSError, ValueError, KeyError) as exc:
-        raise ArtifactError(f"{path}: cannot read weights ({exc})") from None
-    return weights, meta
-
-
-def load(spec: str | os.PathLike, root: str | os.PathLike | None = None) -> Model:
+def load(spec: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Model:
     """Load a verified model from a directory, `name` or `name@v3` under the artifact root."""
     root = root if root is not None else os.environ.get("STANCEKIT_ARTIFACTS", "artifacts")
-    path = resolve(spec, root)
-    verified(path)
-    weights, meta = read_weights(path)
-    meta = {k: v for k, v in meta.items() if k != "weights"}
-    meta["path"] = str(path)
-    return Model(weights, meta, path)
+    path = artifact.resolve(spec, root)
+    data, meta = artifact.read(path)
+    return Model(data, meta, path)

@@ -1,6 +1,6 @@
 """Feature extraction: a sentence (and its article context) to a list of feature strings.
 
-Pure Python and NumPy, no scikit-learn: the same analyzer feeds scikit-learn's
+Pure Python, no scikit-learn: the same `FeatureSpec` feeds scikit-learn's
 TfidfVectorizer at training time and the fast NumPy scorer at prediction time, so
 both paths see identical features. Tokens keep what carries the labels: quotation
 marks, number shapes ("£1.4bn" -> "£0.0bn" and <money>), percent and currency signs.
@@ -9,8 +9,9 @@ marks, number shapes ("£1.4bn" -> "£0.0bn" and <money>), percent and currency 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 # Tokens are what `str.split` leaves after marks that stand alone get spaces around
 # them and other punctuation becomes a space: C-speed string methods instead of a
@@ -233,24 +234,109 @@ def quote_state(text: str, open_before: bool) -> tuple[bool, int]:
     return state, len(found)
 
 
-@dataclass(frozen=True)
-class Analyzer:
-    """Turn a sentence record into feature strings; picklable, so sklearn can hold it.
+class Facts(NamedTuple):
+    """What the context features of a sentence are decided from. Scalars for one
+    sentence (`FeatureSpec.split`), NumPy arrays for a batch (`runtime.vectorize`): the
+    rules in `CONTEXT_RULES` use only `==`, `>=` and `&`, which mean the same on both."""
 
-    A record is a plain string or a mapping with "text" and optional "context"
-    (see `stancekit.dataset.add_context`): in_quote, index, prev, next.
+    marks: Any       # quotation-mark tokens in the sentence
+    quantity: Any    # holds a <money>, <pct> or <num> token
+    in_quote: Any    # starts inside an open quotation (article context)
+    position: Any    # sentence index in its article; -1 when unknown
+
+
+# The one table of context features: name -> rule over `Facts`.
+CONTEXT_RULES: tuple[tuple[str, Callable[[Facts], Any]], ...] = (
+    ("ctx:has_quote_marks", lambda f: f.marks >= 1),
+    ("ctx:quote_pair", lambda f: f.marks >= 2),
+    ("ctx:in_quote", lambda f: f.in_quote),
+    ("ctx:in_quote_unmarked", lambda f: f.in_quote & (f.marks == 0)),
+    ("ctx:headline", lambda f: f.position == 0),
+    ("ctx:lead", lambda f: f.position == 1),
+    ("ctx:quantity", lambda f: f.quantity),
+)
+CONTEXT_FEATURES = tuple(name for name, _ in CONTEXT_RULES)
+
+
+def context_of(record: Any) -> Mapping[str, Any]:
+    """A record's article context ({} for a plain string or a record without one)."""
+    return {} if isinstance(record, str) else (record.get("context") or {})
+
+
+def text_of(record: Any) -> str:
+    """A record's sentence text (a plain string is its own text)."""
+    return record if isinstance(record, str) else record["text"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Everything that decides a sentence's features and their TF-IDF values.
+
+    Built once from the config (`from_config`), it is the analyzer scikit-learn's
+    TfidfVectorizer calls at training time (picklable, callable on a record), it is
+    saved in the artifact (`to_dict`), and the runtime rebuilds it (`from_dict`) to
+    compute the same features in NumPy. A record is a plain string or a mapping with
+    "text" and optional "context" (see `runtime.records.add_context`).
     """
 
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (0, 0)
     number_shapes: bool = True
     context: bool = True
-    neighbours: bool = True
+    neighbours: bool = False           # cue classes of the previous and next sentence
+    neighbour_labels: tuple[str, ...] = ()  # labels that also read the neighbours' n-grams
+    neighbour_weight: float = 0.5
+    sublinear_tf: bool = True
+
+    @classmethod
+    def from_config(cls, section: Any) -> "FeatureSpec":
+        """The spec from the config's `features` section (its fields, read by name)."""
+        return cls(**{f.name: getattr(section, f.name) for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, for the artifact."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+                for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureSpec":
+        """Rebuild a spec from `to_dict`'s output; ValueError names a bad field."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"feature spec must be an object, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"unknown feature setting {sorted(unknown)[0]!r}")
+        out: dict[str, Any] = {}
+        for name, value in data.items():
+            default = getattr(cls(), name)
+            if isinstance(default, tuple):
+                kind = int if name.endswith("ngrams") else str
+                if not isinstance(value, list) or not all(
+                        isinstance(v, kind) and not isinstance(v, bool) for v in value):
+                    raise ValueError(f"'{name}' must be a list of {kind.__name__}, got {value!r}")
+                value = tuple(value)
+                if name.endswith("ngrams") and (len(value) != 2 or not 0 <= value[0] <= value[1] <= 8):
+                    raise ValueError(f"'{name}' must be [min, max] in 0..8, got {list(value)!r}")
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"'{name}' must be true or false, got {value!r}")
+            elif not isinstance(value, (int, float)) or isinstance(value, bool) \
+                    or not math.isfinite(value):
+                raise ValueError(f"'{name}' must be a finite number, got {value!r}")
+            out[name] = value
+        return cls(**out)
 
     def __call__(self, record: Any) -> list[str]:
         if isinstance(record, tuple):  # already `split` (StanceClassifier.fit tokenizes once)
             return self.features(*record)
         return self.features(*self.split(record))
+
+    @property
+    def batchable(self) -> bool:
+        """Whether the batch path computes these features (character n-grams and
+        neighbour cue classes are looked up one sentence at a time)."""
+        return self.char_ngrams[1] == 0 and not self.neighbours
 
     def features(self, toks: list[str], extras: list[str]) -> list[str]:
         """Every feature string from `split`'s tokens and extras (what `__call__` returns)."""
@@ -264,16 +350,13 @@ class Analyzer:
         The fast scorer builds word n-grams from token ids in NumPy; everything else
         (context, character n-grams, neighbours) it looks up as strings.
         """
-        if isinstance(record, str):
-            text, ctx = record, {}
-        else:
-            text, ctx = record["text"], record.get("context") or {}
+        text, ctx = text_of(record), context_of(record)
         toks = tokenize(text, self.number_shapes)
         extras: list[str] = []
         if self.char_ngrams[1] > 0:
             extras.extend(_char_ngrams(text.lower(), self.char_ngrams))
         if self.context:
-            extras.extend(_context_features(text, toks, ctx))
+            extras.extend(context_features(toks, ctx))
         if self.neighbours and ctx:
             for side in ("prev", "next"):
                 other = ctx.get(side)
@@ -307,22 +390,11 @@ def _char_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
     return [f"#{text[i:i + n]}" for n in range(lo, hi + 1) for i in range(len(text) - n + 1)]
 
 
-def _context_features(text: str, toks: list[str], ctx: Mapping[str, Any]) -> list[str]:
-    """Features of the sentence's place in its article and its quotation marks."""
-    feats = []
-    marks = sum(map(toks.count, QUOTE_MARKS.intersection(toks)))
-    if marks:
-        feats.append("ctx:has_quote_marks")
-        if marks >= 2:
-            feats.append("ctx:quote_pair")
-    if ctx.get("in_quote"):
-        feats.append("ctx:in_quote")
-        if not marks:
-            feats.append("ctx:in_quote_unmarked")
-    if ctx.get("index") == 0:
-        feats.append("ctx:headline")
-    elif ctx.get("index") == 1:
-        feats.append("ctx:lead")
-    if not QUANTITY_CLASSES.isdisjoint(toks):
-        feats.append("ctx:quantity")
-    return feats
+def context_features(toks: list[str], ctx: Mapping[str, Any]) -> list[str]:
+    """The `CONTEXT_RULES` features that hold for one sentence (its tokens and context)."""
+    position = ctx.get("index")
+    facts = Facts(marks=sum(map(toks.count, QUOTE_MARKS.intersection(toks))),
+                  quantity=not QUANTITY_CLASSES.isdisjoint(toks),
+                  in_quote=bool(ctx.get("in_quote")),
+                  position=-1 if position is None else position)
+    return [name for name, rule in CONTEXT_RULES if rule(facts)]

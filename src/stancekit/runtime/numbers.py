@@ -1,4 +1,5 @@
-"""Number mentions: a small per-number linear model for labels a figure carries.
+"""Number mentions and the NumPy scorer of the per-number model (its training half is
+`stancekit.number_model`).
 
 Whether a sentence states a statistic turns on the words right beside one of its
 numbers ("jailed for two years", "the two men", "aged 45", "50m passengers"). The
@@ -8,21 +9,24 @@ neighbour by position, three neighbour pairs); a sentence takes its best number'
 score, or `floor` when it has none, and `StanceClassifier` blends that with the
 sentence model's score for the labels in `numbers.labels`.
 
-Training and the one-sentence path work on token strings (`mention_features`,
-`NumberModel`); the batch path (`NumberScorer.scores`) computes the same features as
-integer keys on the fast scorer's id arrays.
+Training and the one-sentence path work on token strings (`mention_features`);
+the batch path (`NumberScorer.scores`) computes the same features as integer keys on
+the fast scorer's id arrays.
 """
 
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .errors import ArtifactError, TrainingError
-from .features import CUE_CLASSES, NUMBER_CLASSES, tokenize
-from .scorer import IntMap
+from ..errors import ArtifactError
+from .features import CUE_CLASSES, NUMBER_CLASSES, text_of, tokenize
+from .vectorize import IntMap
+
+if TYPE_CHECKING:
+    from .artifact import NumberWeights
 
 # Sentence edges; a token never holds a space, so these can be no text's token.
 START, END = "<sentence start>", "<sentence end>"
@@ -96,137 +100,22 @@ def token_mentions(tokens: list[str], window: int) -> list[list[Feature]]:
     return out
 
 
-def _text(record: Any) -> str:
-    return record if isinstance(record, str) else record["text"]
-
-
-class NumberModel:
-    """One logistic regression per label over number mentions; a sentence scores its best number.
-
-    Each mention is a training example carrying its sentence's label and weight
-    (binary features, balanced class weights), so a sentence without the label
-    teaches that none of its numbers counts.
-    """
-
-    def __init__(self, labels: Sequence[str], window: int = 3, C: float = 1.0,
-                 floor: float = -6.0, max_iter: int = 2000, random_state: int | None = 0) -> None:
-        self.labels = tuple(labels)
-        self.window = window
-        self.C = C
-        self.floor = floor
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def _matrix(self, mentions: list[list[list[Feature]]]) -> tuple[Any, np.ndarray]:
-        """(mention x feature 0/1 matrix over the fitted vocabulary, sentence of each mention)."""
-        from scipy import sparse  # training only: loading a model never imports SciPy
-        vocab = self.vocabulary_
-        indices: list[int] = []
-        indptr = [0]
-        rows: list[int] = []
-        for i, sentence in enumerate(mentions):
-            for feats in sentence:
-                indices.extend(sorted(c for c in map(vocab.get, feats) if c is not None))
-                indptr.append(len(indices))
-                rows.append(i)
-        X = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32),
-                               np.asarray(indptr, dtype=np.int32)),
-                              shape=(len(rows), len(vocab)))
-        return X, np.asarray(rows, dtype=np.int64)
-
-    def fit(self, X: Sequence[Any], Y: np.ndarray, sample_weight: np.ndarray | None = None
-            ) -> "NumberModel":
-        """Fit on sentences X (strings or records) and their 0/1 labels Y (n, len(labels)).
-
-        `sample_weight` (n, len(labels)) gives each sentence's weight per label; mentions
-        of sentences with weight 0 for a label are left out of that label's model.
-        """
-        return self.fit_tokens([tokenize(_text(x)) for x in X], Y, sample_weight)
-
-    def fit_tokens(self, tokens: Sequence[list[str]], Y: np.ndarray,
-                   sample_weight: np.ndarray | None = None) -> "NumberModel":
-        """`fit` from each sentence's tokens (`features.tokenize`, number shapes on), for
-        a caller that has tokenized the sentences already."""
-        from sklearn.linear_model import LogisticRegression  # training only, as above
-        mentions = [token_mentions(t, self.window) for t in tokens]
-        feats = sorted({f for sentence in mentions for m in sentence for f in m})
-        self.vocabulary_ = {f: i for i, f in enumerate(feats)}
-        self.features_ = feats
-        Xm, rows = self._matrix(mentions)
-        Y = np.asarray(Y)
-        W = np.ones(Y.shape) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self.coef_ = np.zeros((len(self.labels), len(feats)))
-        self.intercept_ = np.zeros(len(self.labels))
-        for j, label in enumerate(self.labels):
-            keep = W[rows, j] > 0
-            y = Y[rows[keep], j]
-            if len(y) == 0 or y.min() == y.max():
-                raise TrainingError(
-                    f"numbers: label '{label}' needs numbers both in sentences with it and in "
-                    "sentences without it; annotate more or set numbers.labels: []")
-            est = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
-                                     max_iter=self.max_iter, random_state=self.random_state)
-            est.fit(Xm[keep], y, sample_weight=W[rows[keep], j])
-            self.coef_[j], self.intercept_[j] = est.coef_[0], est.intercept_[0]
-        return self
-
-    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
-        """Per sentence and label, the best number's linear score (`floor` without numbers)."""
-        mentions = [mention_features(_text(x), self.window) for x in X]
-        out = np.full((len(mentions), len(self.labels)), float(self.floor))
-        Xm, rows = self._matrix(mentions)
-        if len(rows):
-            np.maximum.at(out, rows, np.asarray(Xm @ self.coef_.T) + self.intercept_)
-        return out
-
-    def export(self, tokens: list[str]) -> dict[str, Any]:
-        """The fitted numbers for the artifact. Tokens of the features are appended to
-        `tokens` (the scorer's token list) and the table refers to them by position;
-        -1 is "no second token", -2 the sentence start and -3 its end."""
-        index = {t: i for i, t in enumerate(tokens)}
-        special = {START: -2, END: -3, "": -1}
-
-        def code(tok: str) -> int:
-            if tok in special:
-                return special[tok]
-            if tok not in index:
-                index[tok] = len(tokens)
-                tokens.append(tok)
-            return index[tok]
-
-        table = np.array([(slot, code(a), code(b)) for slot, a, b in self.features_],
-                         dtype=np.int32).reshape(-1, 3)
-        return {"table": table, "coef": np.ascontiguousarray(self.coef_.T, dtype=np.float64),
-                "intercept": [float(v) for v in self.intercept_], "labels": list(self.labels),
-                "window": self.window, "floor": float(self.floor)}
-
-    def top_features(self, n: int = 10) -> dict[str, list[tuple[str, float]]]:
-        """The n mention features with the largest positive weight per label."""
-        names = slot_names(self.window)
-        out = {}
-        for j, label in enumerate(self.labels):
-            idx = np.argsort(-self.coef_[j], kind="stable")[:n]
-            out[label] = [(f"{names[self.features_[i][0]]}={' '.join(filter(None, self.features_[i][1:]))}",
-                           round(float(self.coef_[j, i]), 4)) for i in idx]
-        return out
-
-
 class NumberScorer:
     """The exported number model, scoring a batch of token-id arrays with NumPy alone."""
 
-    def __init__(self, exported: dict[str, Any], tokens: list[str], size: int,
+    def __init__(self, weights: NumberWeights, tokens: list[str], size: int,
                  is_number: np.ndarray, is_cue: np.ndarray) -> None:
         """`tokens` is the scorer's token list (the table's token positions are ids in
         it), `size` the word index's id count; `is_number`/`is_cue` flag the ids of
         number-class and cue-class tokens."""
-        self.labels = list(exported["labels"])
-        self.window = int(exported["window"])
-        self.floor = float(exported["floor"])
-        self.coef = np.asarray(exported["coef"], dtype=np.float64)
-        self.intercept = np.asarray(exported["intercept"], dtype=np.float64)
+        self.labels = list(weights.labels)
+        self.window = int(weights.window)
+        self.floor = float(weights.floor)
+        self.coef = np.asarray(weights.coef, dtype=np.float64)
+        self.intercept = np.asarray(weights.intercept, dtype=np.float64)
         self.start, self.end, self.width = size, size + 1, size + 2
         self.is_number, self.is_cue = is_number, is_cue
-        table = np.asarray(exported["table"], dtype=np.int64).reshape(-1, 3)
+        table = np.asarray(weights.table, dtype=np.int64).reshape(-1, 3)
         if self.coef.shape != (len(table), len(self.labels)):
             raise ArtifactError("number model: weight shapes do not match its feature table")
         self.map = IntMap(self._keys(table[:, 0], self._ids(table[:, 1]),
@@ -271,7 +160,7 @@ class NumberScorer:
         model card, with their weights (zero for the labels whose best number it is not)."""
         lookup, names = self._features(), slot_names(self.window)
         mentions = [[(f, lookup[f]) for f in feats if f in lookup]
-                    for feats in mention_features(_text(record), self.window)]
+                    for feats in mention_features(text_of(record), self.window)]
         if not mentions:
             return []
         scores = np.array([self.coef[[i for _, i in m]].sum(axis=0) if m else

@@ -1,7 +1,8 @@
 """The classifier: TF-IDF features plus one linear model per label, as a scikit-learn estimator.
 
-Training uses scikit-learn; `export()` hands the fitted numbers (vocabulary, idf,
-coefficients, thresholds) to `stancekit.predict`, which scores without scikit-learn.
+Built from a `FeatureSpec` (the same object the runtime rebuilds from the artifact);
+`export()` hands the fitted numbers to `runtime.artifact.ModelData`, which the runtime
+scores without scikit-learn.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from .config import DEFAULT_LABELS
 from .errors import TrainingError
-from .features import Analyzer, is_word_ngram
-from .numbers import NumberModel, blend
-from .scorer import ngram_table
-from .scoring import scores_from_decision, tune_thresholds
+from .number_model import NumberModel
+from .runtime.artifact import ModelData, NeighbourWeights
+from .runtime.decisions import decide, scores_from_decision, tune_thresholds
+from .runtime.features import FeatureSpec, context_of, is_word_ngram, text_of
+from .runtime.numbers import blend
+from .runtime.vectorize import ngram_table
 
 
 def _check_texts(X: Any) -> list:
@@ -51,27 +55,18 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     predicted when its score reaches its threshold (exclusive: the top label).
     """
 
-    def __init__(self, labels: Sequence[str] = ("accusation", "denial", "quote", "statistic"),
-                 exclusive: bool = False, word_ngrams: tuple[int, int] = (1, 2),
-                 char_ngrams: tuple[int, int] = (0, 0), number_shapes: bool = True,
-                 context: bool = True, neighbours: bool = False, min_df: int = 2,
-                 max_features: int | None = None, sublinear_tf: bool = True,
-                 model_type: str = "logreg", C: float = 4.0, class_weight: str | None = "balanced",
-                 max_iter: int = 2000, default_threshold: float = 0.5,
-                 number_labels: Sequence[str] = (), number_weight: float = 0.7,
-                 number_window: int = 3, number_C: float = 1.0, number_floor: float = -6.0,
-                 neighbour_labels: Sequence[str] = (), neighbour_weight: float = 0.5,
-                 random_state: int | None = 0) -> None:
+    def __init__(self, labels: Sequence[str] = DEFAULT_LABELS, exclusive: bool = False,
+                 features: FeatureSpec = FeatureSpec(), min_df: int = 2,
+                 max_features: int | None = None, model_type: str = "logreg", C: float = 4.0,
+                 class_weight: str | None = "balanced", max_iter: int = 2000,
+                 default_threshold: float = 0.5, number_labels: Sequence[str] = (),
+                 number_weight: float = 0.7, number_window: int = 3, number_C: float = 1.0,
+                 number_floor: float = -6.0, random_state: int | None = 0) -> None:
         self.labels = labels
         self.exclusive = exclusive
-        self.word_ngrams = word_ngrams
-        self.char_ngrams = char_ngrams
-        self.number_shapes = number_shapes
-        self.context = context
-        self.neighbours = neighbours
+        self.features = features
         self.min_df = min_df
         self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
         self.model_type = model_type
         self.C = C
         self.class_weight = class_weight
@@ -82,13 +77,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.number_window = number_window
         self.number_C = number_C
         self.number_floor = number_floor
-        self.neighbour_labels = neighbour_labels
-        self.neighbour_weight = neighbour_weight
         self.random_state = random_state
-
-    def _analyzer(self) -> Analyzer:
-        return Analyzer(tuple(self.word_ngrams), tuple(self.char_ngrams), self.number_shapes,
-                        self.context, self.neighbours)
 
     def _estimator(self) -> Any:
         cw = None if self.class_weight in (None, "none") else self.class_weight
@@ -117,11 +106,11 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             raise TrainingError(f"Y must have shape ({len(X)}, {len(self.labels)}), got {Y.shape}")
         if not X:
             raise TrainingError("no training sentences")
-        analyzer = self._analyzer()
-        self.vectorizer_ = TfidfVectorizer(analyzer=analyzer, lowercase=False,
+        spec = self.features
+        self.vectorizer_ = TfidfVectorizer(analyzer=spec, lowercase=False,
                                            min_df=self.min_df, max_features=self.max_features,
-                                           sublinear_tf=self.sublinear_tf, dtype=np.float64)
-        splits = [analyzer.split(x) for x in X]  # tokenized once: TF-IDF and numbers
+                                           sublinear_tf=spec.sublinear_tf, dtype=np.float64)
+        splits = [spec.split(x) for x in X]  # tokenized once: TF-IDF and numbers
         try:
             Xt = self.vectorizer_.fit_transform(splits)
         except ValueError as exc:  # e.g. every feature below min_df
@@ -173,7 +162,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """Columns of the labels whose model also reads the neighbouring sentences."""
         if self.exclusive:
             return []
-        return [j for j, label in enumerate(self.labels) if label in self.neighbour_labels]
+        return [j for j, label in enumerate(self.labels) if label in self.features.neighbour_labels]
 
     def _neighbour_matrix(self, X: list, Xt: Any) -> Any:
         """Per sentence, `neighbour_weight` x the L2-normalised word n-gram TF-IDF of the
@@ -184,19 +173,18 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         on its text alone: it is taken from `Xt` (the rows of X) when the neighbour is one
         of X's sentences, as in whole articles, and the fast scorer does the same.
         """
-        sides = [[(x.get("context") or {}).get(side) or "" if isinstance(x, dict) else ""
-                  for x in X] for side in ("prev", "next")]
+        sides = [[context_of(x).get(side) or "" for x in X] for side in ("prev", "next")]
         texts = sorted({t for side in sides for t in side if t})
         if not texts:
             return sparse.csr_matrix((len(X), 2 * len(self.word_mask_)))
         own: dict[str, int] = {}
         for i, x in enumerate(X):
-            own.setdefault(x["text"] if isinstance(x, dict) else x, i)
+            own.setdefault(text_of(x), i)
         known = [t for t in texts if t in own]
         rest = [t for t in texts if t not in own]
         V = sparse.vstack([Xt[[own[t] for t in known]], self.vectorizer_.transform(rest)]) \
             if rest else Xt[[own[t] for t in known]]
-        V = normalize(V @ sparse.diags(self.word_mask_)).tocsr() * self.neighbour_weight
+        V = normalize(V @ sparse.diags(self.word_mask_)).tocsr() * self.features.neighbour_weight
         V = sparse.vstack([V, sparse.csr_matrix((1, V.shape[1]))], format="csr")  # row for ""
         row = {t: i for i, t in enumerate(known + rest)}
         blocks = [V[[row.get(t, len(texts)) for t in side]] for side in sides]
@@ -213,7 +201,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         cols = self._number_columns()
         if not cols:
             return None
-        if not self.number_shapes:
+        if not self.features.number_shapes:
             raise TrainingError("numbers.labels needs features.number_shapes: true "
                                 "(the number model reads the number classes)")
         W = None if sample_weight is None else \
@@ -247,7 +235,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def decide(self, scores: np.ndarray) -> np.ndarray:
         """Turn scores into 0/1 predictions at the stored thresholds."""
-        from .scoring import decide
         return decide(scores, self.thresholds_, self.exclusive)
 
     def tune_thresholds(self, scores: np.ndarray, Y: np.ndarray, grid: int = 99) -> "StanceClassifier":
@@ -257,43 +244,32 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             self.thresholds_ = tune_thresholds(scores, np.asarray(Y), grid, self.default_threshold)
         return self
 
-    def export(self) -> dict[str, Any]:
-        """The fitted numbers the fast scorer needs, in plain types and arrays."""
+    def export(self) -> ModelData:
+        """The fitted numbers the runtime scores with (segmentation rules left at their
+        defaults: training sets the config's)."""
         check_is_fitted(self, "coef_")
         vocab = self.vectorizer_.vocabulary_
         order = sorted(vocab, key=vocab.get)
-        tokens, table = ngram_table(order, self.word_ngrams[1])
+        tokens, table = ngram_table(order, self.features.word_ngrams[1])
         numbers = None
         if self.numbers_ is not None:  # its tokens join the scorer's token list
-            numbers = dict(self.numbers_.export(tokens), weight=float(self.number_weight))
-        return {
-            "features": order,
-            "ngram_tokens": tokens,
-            "ngram_table": table,
-            "idf": np.asarray(self.vectorizer_.idf_, dtype=np.float64),
-            "coef": np.ascontiguousarray(self.coef_.T, dtype=np.float64),
-            "intercept": np.asarray(self.intercept_, dtype=np.float64),
-            "thresholds": [float(t) for t in self.thresholds_],
-            "analyzer": {"word_ngrams": list(self.word_ngrams), "char_ngrams": list(self.char_ngrams),
-                         "number_shapes": self.number_shapes, "context": self.context,
-                         "neighbours": self.neighbours},
-            "sublinear_tf": bool(self.sublinear_tf),
-            "exclusive": bool(self.exclusive),
-            "labels": list(self.labels),
-            "numbers": numbers,
-            "neighbours_view": self._export_neighbours(),
-        }
-
-    def _export_neighbours(self) -> dict[str, Any] | None:
-        """The neighbour weights for the fast scorer, `neighbour_weight` folded in:
-        coef is (features, 2 x labels), the previous sentence's columns then the next's."""
+            numbers = self.numbers_.export(tokens, self.number_weight)
+        neighbours = None
         ncols = self._neighbour_columns()
-        if not ncols:
-            return None
-        F = self.neighbour_coef_.shape[1] // 2
-        w = self.neighbour_coef_ * self.neighbour_weight
-        return {"labels": [self.labels[j] for j in ncols],
-                "coef": np.ascontiguousarray(np.hstack([w[:, :F].T, w[:, F:].T]), dtype=np.float64)}
+        if ncols:  # neighbour_weight folded in: (features, previous labels + next labels)
+            F = self.neighbour_coef_.shape[1] // 2
+            w = self.neighbour_coef_ * self.features.neighbour_weight
+            neighbours = NeighbourWeights(
+                [self.labels[j] for j in ncols],
+                np.ascontiguousarray(np.hstack([w[:, :F].T, w[:, F:].T]), dtype=np.float64))
+        return ModelData(
+            labels=list(self.labels), exclusive=bool(self.exclusive),
+            thresholds=[float(t) for t in self.thresholds_], spec=self.features,
+            features=order, ngram_tokens=tokens, ngram_table=table,
+            idf=np.asarray(self.vectorizer_.idf_, dtype=np.float64),
+            coef=np.ascontiguousarray(self.coef_.T, dtype=np.float64),
+            intercept=np.asarray(self.intercept_, dtype=np.float64),
+            numbers=numbers, neighbours=neighbours)
 
     def top_number_features(self, n: int = 10) -> dict[str, list[tuple[str, float]]]:
         """The number contexts with the largest positive weight per label ({} without

@@ -1,4 +1,5 @@
-"""Scores, decisions and thresholds: NumPy only, shared by training and the fast predictor."""
+"""Scores to decisions: sigmoid or softmax, per-label thresholds, and tuning them on
+held-out scores. NumPy only, shared by training and the runtime."""
 
 from __future__ import annotations
 
