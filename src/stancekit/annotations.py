@@ -112,11 +112,11 @@ def _json_array_with_lines(path: Path) -> list[tuple[int, Any]]:
     except UnicodeDecodeError:
         raise DataError("not valid UTF-8", path) from None
     decoder = json.JSONDecoder()
-    ws = re.compile(r"[\s,]*")
-    pos = ws.match(text, 0).end()
+    ws = re.compile(r"[\s,]*")  # matches anywhere (possibly empty): never None
+    pos = _skip(ws, text, 0)
     if text[pos:pos + 1] != "[":
         raise DataError("a Label Studio export must be a JSON list of tasks", path, 1)
-    pos = ws.match(text, pos + 1).end()
+    pos = _skip(ws, text, pos + 1)
     out = []
     while pos < len(text) and text[pos] != "]":
         line = text.count("\n", 0, pos) + 1
@@ -125,8 +125,14 @@ def _json_array_with_lines(path: Path) -> list[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
         out.append((line, item))
-        pos = ws.match(text, pos).end()
+        pos = _skip(ws, text, pos)
     return out
+
+
+def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """The position after `pattern`'s match at `pos` (a pattern that may match empty)."""
+    m = pattern.match(text, pos)
+    return m.end() if m else pos
 
 
 def read_label_studio(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
@@ -166,8 +172,8 @@ def read_doccano(path: Path, allowed: Sequence[str]) -> list[SpanTask]:
                 start, end, label = item
             else:
                 raise DataError(f"cannot read span {item!r}", path, n, "label")
-            check_labels([label], allowed, path, n, "label")
-            spans.append(_checked_span(start, end, label, None, text, path, n))
+            name = check_labels([label], allowed, path, n, "label")[0]
+            spans.append(_checked_span(start, end, name, None, text, path, n))
         aid = str(row.get("article_id") or row.get("id") or n)
         prev = by_id.get(aid)
         if prev is not None and prev.text != text:
@@ -195,7 +201,7 @@ def project_spans(task: SpanTask, sentences: Sequence[Sentence], min_overlap: fl
                                 "no sentence (it may lie in a line dropped by cleaning)",
                                 task.path, task.where, "spans")
         per_annotator.append(sets)
-    out = []
+    out: list[tuple[str, ...]] = []
     for k in range(len(sentences)):
         if not per_annotator:
             out.append(())

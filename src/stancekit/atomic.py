@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from .errors import OutputError
 
@@ -88,7 +88,7 @@ def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[_Outp
         raise _fail(path, exc) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())
-        fh = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+        fh: IO[Any] = os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8")
     except BaseException:
         os.close(fd)
         _unlink_quietly(tmp)
@@ -126,7 +126,7 @@ def _unlink_quietly(path: str | os.PathLike[str]) -> None:
 def clean_stale(parent: Path) -> list[Path]:
     """Remove `.incomplete-*` directories in `parent` that no live process is writing
     (their lock is free: the run that made them was killed). Returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(parent.iterdir())
     except OSError:
@@ -173,7 +173,7 @@ class Scratch:
             mode = "wb" if isinstance(data, bytes) else "w"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             fd = os.open(target, flags, 0o666)
-            with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
                 fh.write(data)
         except OSError as exc:
             raise _fail(target, exc) from None

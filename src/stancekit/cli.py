@@ -147,6 +147,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
                                "version": result.version, "metrics": result.metrics}))
         return
     from .cards import metrics_table
+    assert result.model is not None  # train() always returns the model it wrote
     for split, m in result.metrics.items():
         note = " (model fitted on train alone, before the refit)" if cfg.split.refit and \
             split == "validation" else ""

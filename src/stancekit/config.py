@@ -257,7 +257,7 @@ def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"'{where}' must be a mapping, got {value!r}", source, key=where)
         return {str(k): _convert(v, args[1], f"{where}.{k}", source) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if tp is ArticleSource and isinstance(value, str):
             value = {"path": value}
         return _build(tp, value, where, source)

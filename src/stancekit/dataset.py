@@ -196,7 +196,7 @@ def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], cleaning:
     (`gold_keys`), are left out and counted in `reading.same_story`."""
     wl = cfg.weak_labels
     min_shared = cfg.split.same_story
-    out = []
+    out: list[list[SentenceRecord]] = []
     count = 0
     for src in wl.articles:
         for art in progress(iter_articles(src, Path(cfg.base_dir), cfg.data.on_error, reading)):

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, Mapping
 
 from .atomic import atomic_dir
 from .cards import dataset_card
@@ -66,7 +66,7 @@ def to_hf(ds: SentenceDataset) -> Any:
 
 
 def _flat(r: SentenceRecord) -> dict[str, Any]:
-    ctx = r.get("context") or {}
+    ctx: Mapping[str, Any] = r.get("context") or {}
     return {"article_id": r["article_id"], "index": r["index"], "paragraph": r["paragraph"],
             "start": r["start"], "end": r["end"], "text": r["text"], "labels": list(r["labels"]),
             "source": r["source"], "story": r["story"],

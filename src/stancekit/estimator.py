@@ -204,8 +204,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if not self.features.number_shapes:
             raise TrainingError("numbers.labels needs features.number_shapes: true "
                                 "(the number model reads the number classes)")
-        W = None if sample_weight is None else \
-            np.column_stack([np.broadcast_to(_column(sample_weight, j), len(tokens)) for j in cols])
+        W = None
+        if sample_weight is not None:
+            W = np.column_stack([np.broadcast_to(np.asarray(_column(sample_weight, j)), len(tokens))
+                                 for j in cols])
         model = NumberModel([self.labels[j] for j in cols], self.number_window, self.number_C,
                             self.number_floor, self.max_iter, self.random_state)
         return model.fit_tokens(tokens, Y[:, cols], W)
@@ -219,7 +221,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         ncols = self._neighbour_columns()
         if ncols:
             dec[:, ncols] += np.asarray(self._neighbour_matrix(X, Xt) @ self.neighbour_coef_.T)
-        if getattr(self, "numbers_", None) is not None:
+        if self.numbers_ is not None:
             cols = self._number_columns()
             dec[:, cols] = blend(dec[:, cols], self.numbers_.decision_function(X),
                                  self.number_weight)

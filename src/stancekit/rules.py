@@ -18,7 +18,7 @@ def rule_quote(text: str, ctx: Mapping[str, Any]) -> bool:
     if ctx.get("in_quote"):
         return True
     m = _QUOTED.search(text)
-    return bool(m) and len(m.group(1).split()) > 2
+    return m is not None and len(m.group(1).split()) > 2
 
 
 def rule_statistic(text: str, ctx: Mapping[str, Any]) -> bool:

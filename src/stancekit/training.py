@@ -27,7 +27,7 @@ from .runtime import artifact
 from .runtime.artifact import ModelData
 from .runtime.decisions import decide, tune_thresholds
 from .runtime.model import Model
-from .runtime.records import SentenceRecord
+from .runtime.records import SentenceRecord, replaced
 
 Log = Callable[[str], None]
 
@@ -63,7 +63,7 @@ def make_classifier(cfg: Config, labels: tuple[str, ...] | None = None) -> Stanc
                             random_state=cfg.seed)
 
 
-def _weights(records: list[dict], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
+def _weights(records: list[SentenceRecord], cfg: Config, labels: tuple[str, ...]) -> np.ndarray | None:
     """Per-sentence, per-label training weights: gold 1; a rule-labelled sentence
     `weak_labels.weight` for the labels it has a rule for and 0 for the others (a rule
     that did not run says nothing about its label). None when every record is gold."""
@@ -91,14 +91,14 @@ def trainable_labels(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tup
     return kept
 
 
-def _fit(cfg: Config, ds: SentenceDataset, records: list[dict],
+def _fit(cfg: Config, ds: SentenceDataset, records: list[SentenceRecord],
          labels: tuple[str, ...] | None = None) -> StanceClassifier:
     clf = make_classifier(cfg, labels)
     return clf.fit(records, ds.matrix(records, clf.labels),
                    sample_weight=_weights(records, cfg, tuple(clf.labels)))
 
 
-def cv_scores(cfg: Config, ds: SentenceDataset, records: list[dict],
+def cv_scores(cfg: Config, ds: SentenceDataset, records: list[SentenceRecord],
               labels: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the gold records over the dataset's story-grouped folds."""
     gold_idx = [i for i, r in enumerate(records) if r["source"] == "gold"]
@@ -132,7 +132,7 @@ def search(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[Config,
         trial_cfg = dataclasses.replace(trial_cfg, split=dataclasses.replace(
             trial_cfg.split, folds=s.folds))
         # regroup the training articles into the search's folds
-        scores, Y = cv_scores(trial_cfg, ds, [dict(r, fold=r["fold"] % s.folds) for r in train],
+        scores, Y = cv_scores(trial_cfg, ds, [replaced(r, fold=r["fold"] % s.folds) for r in train],
                               labels)
         th = tune_thresholds(scores, Y, trial_cfg.thresholds.grid, trial_cfg.thresholds.default)
         macro = summary(Y, decide(scores, th, cfg.labels.exclusive), labels)["macro_f1"]
@@ -199,7 +199,7 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
     val_scores = clf.predict_proba(val) if val else None
     if not cfg.labels.exclusive and mode != "none":
         if mode == "validation":
-            if not val:
+            if val_scores is None:
                 raise TrainingError("thresholds.tune is 'validation' but the validation split is "
                                     "empty; use thresholds.tune: cv")
             scores, Y = val_scores, ds.matrix(val, labels)
@@ -208,7 +208,7 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
             scores, Y = cv_scores(cfg, ds, train, labels)
         clf.tune_thresholds(scores, Y, cfg.thresholds.grid)
     timings["thresholds_s"] = time.perf_counter() - t
-    if not val:
+    if val_scores is None:
         return Fitted(clf, timings, None)
     val_metrics = summary(ds.matrix(val, labels), clf.decide(val_scores), labels,
                           cfg.labels.exclusive)
@@ -258,8 +258,8 @@ def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
     per_fold = []
     for pos, k in enumerate(folds):
         val_fold = folds[(pos + 1) % len(folds)]
-        fold_ds = SentenceDataset([dict(r, split="test" if r["fold"] == k else "validation"
-                                        if r["fold"] == val_fold else "train")
+        fold_ds = SentenceDataset([replaced(r, split="test" if r["fold"] == k else "validation"
+                                            if r["fold"] == val_fold else "train")
                                    for r in ds.records], ds.labels)
         c = search(cfg, fold_ds, log)[0] if cfg.search.enabled and cfg.search.params else cfg
         clf = fit_model(c, fold_ds).classifier
@@ -313,7 +313,7 @@ def check_parity(clf: StanceClassifier, model: Model, records: list[SentenceReco
             np.vstack([model.predict_scores([r]) for r in batch])
         gap = np.abs(got - want)
         if gap.max() > PARITY_TOLERANCE:
-            i, j = np.unravel_index(int(gap.argmax()), gap.shape)
+            i, j = (int(x) for x in np.unravel_index(int(gap.argmax()), gap.shape))
             raise ParityError(
                 f"the runtime model scores {what} differently from the scikit-learn estimator "
                 f"(label {clf.labels[j]!r}, {got[i, j]:.12f} vs {want[i, j]:.12f} on "

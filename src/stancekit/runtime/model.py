@@ -133,7 +133,9 @@ class Model:
             out[i:i + _CHUNK] = self._decision_batch(texts[i:i + _CHUNK])
         return out
 
-    def _occurrences(self, texts: list) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    def _occurrences(self, texts: list[Any]) -> tuple[
+            np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None,
+            list[tuple[list[str], list[str]]] | None]:
         """(row, feature id) of every feature occurrence, plus what the number model reads:
         the batch path's id arrays, or else each text's `Analyzer.split` (tokenized once)."""
         ids = batch_ids(self.spec, self._words, texts)
@@ -155,10 +157,10 @@ class Model:
         if near is not None:
             out[:, self._ncols] += self._neighbour_scores(texts, near)
         if self._numbers is not None:
-            numbers = self._numbers.scores(*ids, n) if ids is not None else \
-                self._numbers.scores_of_tokens([t for t, _ in splits])
-            cols = self._number_cols
-            out[:, cols] = blend(out[:, cols], numbers, self._number_weight)
+            numbers = self._numbers.scores(ids[0], ids[1], n) if ids is not None else \
+                self._numbers.scores_of_tokens([t for t, _ in splits or []])
+            ncols = self._number_cols
+            out[:, ncols] = blend(out[:, ncols], numbers, self._number_weight)
         return out
 
     def _add_sentence_scores(self, out: np.ndarray, rows: np.ndarray, cols: np.ndarray,

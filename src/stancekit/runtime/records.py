@@ -9,7 +9,7 @@ output row is made by `output_row`: one rounding, one rule for empty text.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, MutableMapping, NotRequired, Sequence, TypedDict
+from typing import Any, Mapping, NotRequired, Sequence, TypedDict, cast
 
 import numpy as np
 
@@ -45,11 +45,12 @@ class SentenceRecord(TypedDict):
     line: NotRequired[int]      # line of the file it was read from (evaluation data)
 
 
-def add_context(records: Sequence[MutableMapping[str, Any]]) -> None:
+def add_context(records: Sequence[SentenceRecord] | Sequence[dict[str, Any]]) -> None:
     """Give each record of one article (in order) its `Context`: neighbours, position
     and whether a quotation is open when it starts."""
     open_quote = False
     for i, r in enumerate(records):
+        r = cast(dict[str, Any], r)  # a SentenceRecord or a plain dict: both take "context"
         if r.get("index") == 0:
             open_quote = False
         starts_inside = open_quote
@@ -57,6 +58,11 @@ def add_context(records: Sequence[MutableMapping[str, Any]]) -> None:
         r["context"] = Context(index=r.get("index"), in_quote=bool(starts_inside),
                                prev=records[i - 1]["text"] if i > 0 else "",
                                next=records[i + 1]["text"] if i + 1 < len(records) else "")
+
+
+def replaced(record: SentenceRecord, **changes: Any) -> SentenceRecord:
+    """A copy of `record` with some fields changed (the original is left as it is)."""
+    return cast(SentenceRecord, {**record, **changes})
 
 
 def output_row(fields: Mapping[str, Any], text: str, labels: Sequence[str],

@@ -119,11 +119,12 @@ class ByteTokenizer:
     def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """MULT**i and MULT**-i (mod 2**64) for i < n, grown by doubling and kept."""
         power, inverse = self._tables
-        if len(power) < n:
+        if len(power) < n:  # uint64 arithmetic wraps mod 2**64 by design
             size = 1 << max(n - 1, 1).bit_length()
             inv = np.uint64(pow(int(self._MULT), -1, 1 << 64))
-            power = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, self._MULT)])
-            inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, inv)])
+            power = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, self._MULT)],
+                               dtype=np.uint64)
+            inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, inv)], dtype=np.uint64)
             self._tables = (power, inverse)  # one assignment: safe across threads
         return power, inverse
 
@@ -339,8 +340,8 @@ def batch_columns(spec: FeatureSpec, index: WordIndex, vocab: Mapping[str, int],
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(row, feature id) of every feature occurrence in `texts`, from their `batch_ids`."""
     tid, row = ids
-    rows, cols = index.ngrams(tid, row)
-    rows, cols = [rows], [cols]
+    ngram_rows, ngram_cols = index.ngrams(tid, row)
+    rows, cols = [ngram_rows], [ngram_cols]
     if spec.context:
         r, c = _context_columns(index, vocab, tid, row, texts, len(texts))
         rows += r
