@@ -116,7 +116,7 @@ def sys_stancekit(cfg, ds, sents, tmp: Path) -> dict:
     wall = time.perf_counter() - t
     model = stancekit.load(res.path)
     test = ds.split("test")
-    from stancekit.scoring import decide
+    from stancekit.runtime.decisions import decide
     P = decide(model.predict_scores(test), model.thresholds, False)
     out = {"train_s": round(train_s, 3), "train_wall_s": round(wall, 3),
            "test": _f1s(ds.matrix(test), P), "size_bytes": _size(res.path) - (res.path / "pipeline.joblib").stat().st_size}

@@ -23,7 +23,7 @@ import numpy as np
 from stancekit.config import load_config
 from stancekit.dataset import build_dataset
 from stancekit.metrics import summary
-from stancekit.scoring import tune_thresholds
+from stancekit.runtime.decisions import tune_thresholds
 
 
 def fine_tune(train: list[dict], labels: tuple[str, ...], epochs: int, lr: float, seed: int):

@@ -18,11 +18,31 @@ needs_shared = pytest.mark.skipif(not (SHARED / "bbc-politics-gold.jsonl").is_fi
                                   reason="../shared/corpus is not beside the checkout")
 
 
-def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run the real `stancekit` console script (a subprocess, as a user would)."""
+def run_process(*args: str, cwd: Path = ROOT, stdin: str | None = None
+                ) -> subprocess.CompletedProcess:
+    """Run the real `stancekit` console script in a subprocess, as a user would: for what
+    needs a real process (start-up, pipes, signals, servers)."""
     exe = Path(sys.executable).parent / "stancekit"
     return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, input=stdin,
                           env={**os.environ, "STANCEKIT_ARTIFACTS": str(cwd / "artifacts")})
+
+
+def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the `stancekit` command in this process through click's CliRunner: the same
+    command group, error mapping and exit codes as the console script, without the
+    interpreter start. Returns what `run_process` returns."""
+    from click.testing import CliRunner
+    from stancekit.cli import cli
+    runner = CliRunner(env={"STANCEKIT_ARTIFACTS": str(cwd / "artifacts")})
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        res = runner.invoke(cli, list(args), input=stdin, prog_name="stancekit")
+    finally:
+        os.chdir(old)
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception  # a bug in the CLI: show it, as STANCEKIT_DEBUG=1 would
+    return subprocess.CompletedProcess(["stancekit", *args], res.exit_code, res.stdout, res.stderr)
 
 
 def corrupt_tail(path: Path) -> None:
@@ -43,7 +63,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(workdir: Path) -> Path:
-    """The default config trained once through the CLI; returns the artifact directory."""
-    res = run_cli("train", "configs/default.yaml", cwd=workdir)
+    """The default config trained once through the real console script; returns the
+    artifact directory."""
+    res = run_process("train", "configs/default.yaml", cwd=workdir)
     assert res.returncode == 0, res.stderr
     return Path(workdir / res.stdout.strip().splitlines()[-1])
