@@ -19,7 +19,7 @@ from .metrics import headline_values, pr_curve, summary
 from .read import read_jsonl_rows
 from .runtime.decisions import decide
 from .runtime.model import Model
-from .runtime.records import add_context
+from .runtime.records import SCORE_DIGITS, add_context
 
 SCHEMA_VERSION = 1
 
@@ -150,7 +150,7 @@ def errors_rows(model: Model, data: EvalData, scores: np.ndarray, P: np.ndarray)
         expl = model.explain(rec, 5)
         rows.append({"article_id": rec["article_id"], "index": rec["index"], "text": rec["text"],
                      "gold": list(rec["labels"]), "predicted": pred,
-                     "scores": {l: round(float(s), 4) for l, s in zip(model.labels, scores[i])},
+                     "scores": {l: round(float(s), SCORE_DIGITS) for l, s in zip(model.labels, scores[i])},
                      "top_features": {l: expl[l] for l in set(pred) | set(rec["labels"])}})
     return rows
 
