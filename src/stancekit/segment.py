@@ -22,7 +22,11 @@ ABBREVIATIONS = frozenset({
     "vs", "v", "etc", "approx", "dept", "est", "fig", "jan", "feb", "mar", "apr", "aug",
     "sept", "sep", "oct", "nov", "dec", "mt", "ave", "rd", "cllr", "insp", "supt", "det",
 })
-_CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9£$€])")
+# A boundary starts at the first mark of a run (the lookbehind): retried from every
+# mark of a long run, each try would rescan the rest of it.
+_CANDIDATE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9£$€])")
+# No abbreviation or initial is longer than this; a longer word ends a sentence.
+_LONGEST_ABBREVIATION = 40
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
 
 
@@ -41,7 +45,10 @@ def _is_abbreviation(text: str, punct_start: int, punct: str, extra: frozenset[s
     """True when the '.' at `punct_start` closes an abbreviation or an initial."""
     if punct != ".":
         return False
-    word_start = max(text.rfind(" ", 0, punct_start), text.rfind("\n", 0, punct_start)) + 1
+    lo = max(0, punct_start - _LONGEST_ABBREVIATION - 1)  # a bounded look back: linear time
+    word_start = max(text.rfind(" ", lo, punct_start), text.rfind("\n", lo, punct_start)) + 1
+    if word_start == 0 and lo > 0:
+        return False  # no space within reach: a word too long to be an abbreviation
     word = text[word_start:punct_start].lstrip("\"'“‘([")
     if not word:
         return False

@@ -28,8 +28,12 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 # conditions a class cannot express (no word character before, a digit after a
 # currency sign) are checked in `_shape`.
 # Digits are ASCII 0-9 (Unicode \d makes the scan 1.6x slower; other digits stay words).
+# A digit right after a digit, '.' or ',' never starts a number (the lookbehind):
+# `_shape` would leave such a match as it is, and the span it skips holds no other
+# start `_shape` accepts, so the result is unchanged; without it, a long run of digits
+# followed by a letter is retried from every digit, each retry rescanning the run.
 _NUMBER = re.compile(
-    r"(?P<lead>[£$€0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|p|st|nd|rd|th|s)?(?!\w)"
+    r"(?P<lead>[£$€]|(?<![0-9.,])[0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|p|st|nd|rd|th|s)?(?!\w)"
     r"(?=(?P<pc>\s+per\s*cent\b)|(?P<month>\s+" + _MONTH + r"\b))?")
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
 NUMBER_WORDS = frozenset(
