@@ -8,6 +8,8 @@ Each rule is configurable and every dropped line is reported with its reason.
 from __future__ import annotations
 
 import re
+
+import regex
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -77,17 +79,36 @@ class CleaningReport:
                 "examples": self.examples}
 
 
-def compile_patterns(rules: CleaningRules) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+# Configured patterns run on the `regex` engine, which defuses most catastrophic
+# backtracking and stops the rest: a pattern that spends this long on one line is an
+# error, never a hang.
+PATTERN_TIMEOUT_S = 0.5
+
+
+class Pattern:
+    """A configured cleaning pattern, searched with a time limit."""
+
+    def __init__(self, source: str) -> None:
+        try:
+            self._compiled = regex.compile(source, flags=regex.V0)
+        except (regex.error, RecursionError, OverflowError, ValueError) as exc:
+            raise PatternError(f"invalid regular expression {source!r}: {exc}") from None
+        self.source = source
+
+    def search(self, text: str) -> bool:
+        try:
+            return self._compiled.search(text, timeout=PATTERN_TIMEOUT_S) is not None
+        except TimeoutError:
+            raise PatternError(f"regular expression {self.source!r} took over "
+                               f"{PATTERN_TIMEOUT_S} s on one line ({text[:40]!r}...): it "
+                               "backtracks catastrophically; simplify it") from None
+
+
+def compile_patterns(rules: CleaningRules) -> tuple[list[Pattern], list[Pattern]]:
     """The compiled credit and extra patterns; PatternError names a pattern that does not
     compile."""
-    out: list[list[re.Pattern[str]]] = [[], []]
-    for k, patterns in enumerate((rules.credit_patterns, rules.extra_patterns)):
-        for p in patterns:
-            try:
-                out[k].append(re.compile(p))
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise PatternError(f"invalid regular expression {p!r}: {exc}") from None
-    return out[0], out[1]
+    return ([Pattern(p) for p in rules.credit_patterns],
+            [Pattern(p) for p in rules.extra_patterns])
 
 
 def split_lines(text: str) -> list[Line]:

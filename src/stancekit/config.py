@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
+import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,11 +19,61 @@ from typing import Any, Literal
 
 import yaml
 
-from .clean import CleaningRules
-from .errors import ConfigError
+from .clean import CleaningRules, compile_patterns
+from .errors import ConfigError, DataError, PatternError, StancekitError
+from .inputs import read_text
+from .runtime.artifact import check_name
 from .runtime.features import FeatureSpec
 
 DEFAULT_LABELS = ("accusation", "denial", "quote", "statistic")
+MAX_SEED = 2**32 - 1          # what NumPy and scikit-learn accept as a random state
+MAX_CONFIG_BYTES = 1 << 20    # a config is a page of YAML, not a data file
+MAX_DEPTH = 32                # nesting of mappings and lists in a config
+MAX_NODES = 100_000
+
+
+class _YamlLimit(Exception):
+    """A YAML document uses an alias or goes past the depth or size limits."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (an alias chain can grow a few lines into
+    gigabytes), with nesting and node counts capped."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _YamlLimit(f"YAML aliases (*{event.anchor}) are not accepted; write the "
+                             "value out", event.start_mark.line + 1)
+        self._depth += 1
+        self._nodes += 1
+        if self._depth > MAX_DEPTH or self._nodes > MAX_NODES:
+            mark = self.peek_event().start_mark
+            raise _YamlLimit(f"nested deeper than {MAX_DEPTH} levels" if self._depth > MAX_DEPTH
+                             else f"more than {MAX_NODES} values", mark.line + 1)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _yaml(text: str, compose: bool = False) -> Any:
+    """Parse (or only compose) YAML with `_Loader`; _YamlLimit, yaml.YAMLError or
+    ValueError (an integer of thousands of digits) on bad input."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node() if compose else loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -263,7 +316,9 @@ def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
         return _build(tp, value, where, source)
     if tp is Any:
         return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"'{where}' must be a finite number, got {value!r}", source, key=where)
         return float(value)
     if tp in (int, float, str, bool) and (type(value) is not tp):
         raise ConfigError(f"'{where}' must be {_type_name(tp)}, got {value!r}", source, key=where)
@@ -326,6 +381,28 @@ def _check_values(cfg: Config, source: str | None) -> None:
         raise bad("features.min_df", cfg.features.min_df, "must be at least 1")
     if cfg.model.C <= 0:
         raise bad("model.C", cfg.model.C, "must be positive")
+    if not 1 <= cfg.model.max_iter <= 1_000_000:
+        raise bad("model.max_iter", cfg.model.max_iter, "must be in 1..1000000")
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise bad("seed", cfg.seed, f"must be in 0..{MAX_SEED}")
+    if not 1 <= cfg.thresholds.grid <= 10_000:
+        raise bad("thresholds.grid", cfg.thresholds.grid, "must be in 1..10000")
+    if cfg.features.max_features is not None and cfg.features.max_features < 1:
+        raise bad("features.max_features", cfg.features.max_features, "must be at least 1")
+    if cfg.weak_labels.max_articles is not None and cfg.weak_labels.max_articles < 0:
+        raise bad("weak_labels.max_articles", cfg.weak_labels.max_articles, "must be at least 0")
+    if cfg.search.n_iter < 1:
+        raise bad("search.n_iter", cfg.search.n_iter, "must be at least 1")
+    if cfg.search.folds < 2:
+        raise bad("search.folds", cfg.search.folds, "must be at least 2")
+    try:
+        check_name(cfg.output.name)
+    except StancekitError as exc:
+        raise ConfigError(str(exc), source, key="output.name") from None
+    try:
+        compile_patterns(cfg.cleaning)
+    except PatternError as exc:
+        raise ConfigError(str(exc), source, key="cleaning") from None
     n = cfg.numbers
     for label in n.labels:
         if label not in cfg.labels.names:
@@ -375,10 +452,10 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     if "." not in key and key not in ("seed",):
         raise ConfigError(f"override key {key!r} must be a dotted path such as model.C")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"override {key}: cannot parse value {raw!r} ({exc.__class__.__name__})"
-                          ) from None
+        value = _yaml(raw) if raw.strip() else ""
+    except (yaml.YAMLError, _YamlLimit, ValueError, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, _YamlLimit) else exc.__class__.__name__
+        raise ConfigError(f"override {key}: cannot parse value {raw[:80]!r} ({why})") from None
     return key.split("."), value
 
 
@@ -411,17 +488,20 @@ def load_config(path: str | Path, overrides: typing.Iterable[str] = ()) -> Confi
     """Read a YAML config file, apply overrides, validate. Paths in it are relative to the cwd."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config ({exc.__class__.__name__})", path) from None
+        text = read_text(path, MAX_CONFIG_BYTES)
+    except DataError as exc:
+        detail = "config file not found" if exc.detail == os.strerror(errno.ENOENT) else exc.detail
+        raise ConfigError(detail, path, exc.line) from None
     try:
-        data = yaml.safe_load(text) or {}
+        data = _yaml(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path,
                           mark.line + 1 if mark else None) from None
+    except _YamlLimit as exc:
+        raise ConfigError(str(exc), path, exc.line) from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"invalid YAML value ({str(exc).split(';')[0][:100]})", path) from None
     if not isinstance(data, dict):
         raise ConfigError("the config must be a YAML mapping", path)
     overrides = list(overrides)
@@ -447,7 +527,7 @@ def _key_lines(text: str) -> dict[str, int]:
                 lines[f"{where}[{i}]"] = item.start_mark.line + 1
                 walk(item, f"{where}[{i}]")
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)  # parsed once already: cannot fail
+    root = _yaml(text, compose=True)  # parsed once already: cannot fail
     if root is not None:
         walk(root, "")
     return lines

@@ -7,7 +7,8 @@ line (the headline), so sentence offsets always point into that document.
 from __future__ import annotations
 
 import csv
-import json
+import io
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Iterator
 
 from .config import ArticleSource
 from .errors import DataError
+from .inputs import jsonl_objects, open_input, read_text
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,25 @@ def _document(row: dict, src: ArticleSource, path: Path, line: int | None) -> Ar
     return Article(str(row[src.id_field]), doc, str(path), line)
 
 
+def _walk_error(exc: OSError) -> None:
+    raise DataError(f"cannot read directory ({exc.strerror})", exc.filename) from None
+
+
+def text_files(path: Path, suffixes: tuple[str, ...] = (".txt",)) -> list[Path]:
+    """The files with one of `suffixes` under a directory, sorted; an unreadable
+    subdirectory is an error, never a silently smaller corpus."""
+    out: list[Path] = []
+    for top, dirs, files in os.walk(path, onerror=_walk_error):
+        dirs.sort()
+        out.extend(Path(top) / f for f in files if f.lower().endswith(suffixes))
+    return sorted(out)
+
+
 def _read_txt(path: Path) -> Iterator[Article]:
-    files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+    files = text_files(path) if path.is_dir() else [path]
     for f in files:
-        try:
-            text = f.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = f.read_bytes()[:exc.start].count(b"\n") + 1
-            raise DataError(f"not valid UTF-8 (byte {exc.start})", f, line) from None
         rel = f.relative_to(path).with_suffix("") if path.is_dir() else Path(f.stem)
-        yield Article(rel.as_posix(), text, str(f), 1)
+        yield Article(rel.as_posix(), read_text(f), str(f), 1)
 
 
 def _read_jsonl(path: Path, src: ArticleSource) -> Iterator[Article]:
@@ -82,14 +93,27 @@ def _read_jsonl(path: Path, src: ArticleSource) -> Iterator[Article]:
         yield _document(row, src, path, n)
 
 
+# A CSV field holds a whole article: far past the csv module's 131,072-character default.
+CSV_FIELD_LIMIT = 256 << 20
+
+
 def _read_csv(path: Path, src: ArticleSource) -> Iterator[Article]:
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)  # module-wide, only ever raised
+    fh = io.TextIOWrapper(open_input(path), encoding="utf-8", newline="")
+    with fh:
+        reader = csv.DictReader(fh, strict=True)
+        try:
             for row in reader:
+                if None in row:
+                    raise DataError(f"{len(row[None]) + len(reader.fieldnames or [])} fields, the "
+                                    f"header names {len(reader.fieldnames or [])}", path,
+                                    reader.line_num)
                 yield _document(row, src, path, reader.line_num)
-    except UnicodeDecodeError:
-        raise DataError("not valid UTF-8", path) from None
+        except UnicodeDecodeError:
+            raise DataError("not valid UTF-8", path, reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise DataError(f"malformed CSV ({exc})", path, reader.line_num) from None
 
 
 def _read_with_datasets(path: Path, src: ArticleSource, fmt: str) -> Iterator[Article]:
@@ -142,22 +166,4 @@ def iter_articles(src: ArticleSource, base: Path, on_error: str = "raise",
 
 def read_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSONL file, with located errors."""
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise DataError("file not found", path) from None
-    with fh:
-        for n, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise DataError("not valid UTF-8", path, n) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON ({exc.msg})", path, n) from None
-            if not isinstance(row, dict):
-                raise DataError("each line must be a JSON object", path, n)
-            yield n, row
+    return jsonl_objects(path)

@@ -3,22 +3,12 @@ batches so memory stays bounded, optionally over worker processes."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import ConfigError, DataError
+from .inputs import lines, open_input, parse_json, read_text
 from .runtime.model import Model
-
-
-def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
-    """(line number, text without its newline) per line; bytes that are not UTF-8 are an error."""
-    for n, raw in enumerate(fh, 1):
-        try:
-            yield n, raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise DataError("not valid UTF-8", name, n) from None
 
 
 def is_jsonl(path: str) -> bool:
@@ -27,26 +17,23 @@ def is_jsonl(path: str) -> bool:
 
 
 def input_rows(path: str, text_field: str = "text") -> Iterator[dict[str, Any]]:
-    """One row per line of a file ("-" is stdin), streamed.
+    """One row per line of a file ("-" is stdin; a pipe or FIFO is fine), streamed.
 
     A .jsonl or .ndjson file holds one JSON object a line with the text in `text_field`
     (the object passes through to the output); any other file is one sentence a line,
     read as {"text": line} (an empty line stays, as an empty sentence).
     """
-    fh = sys.stdin.buffer if path == "-" else open(path, "rb")
     name = "<stdin>" if path == "-" else path
+    fh = open_input(path, stream=True)
     jsonl = is_jsonl(path)
     try:
-        for n, line in _lines(fh, name):
+        for n, line in lines(fh, name):
             if not jsonl:
                 yield {"text": line}
                 continue
             if not line.strip():
                 raise DataError("empty line in JSONL input", name, n)
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON ({exc.msg})", name, n) from None
+            row = parse_json(line, name, n)
             if not isinstance(row, dict):
                 raise DataError(f"expected a JSON object, got {type(row).__name__}", name, n)
             if text_field not in row:
@@ -57,17 +44,27 @@ def input_rows(path: str, text_field: str = "text") -> Iterator[dict[str, Any]]:
             row.pop("context", None)  # context is the model's to compute, never the input's
             yield row
     finally:
-        if fh is not sys.stdin.buffer:
+        if path != "-":
             fh.close()
 
 
-def _batches(items: Iterable, n: int) -> Iterator[list]:
-    batch: list = []
+# A batch also ends at this many bytes of text, so a file of very long lines is scored
+# a few lines at a time, not `batch_size` of them at once.
+MAX_BATCH_CHARS = 8 << 20
+
+
+def _batches(items: Iterable[Any], n: int, size: Callable[[Any], int] = lambda _: 0
+             ) -> Iterator[list[Any]]:
+    """Lists of up to `n` items, each list also ending once the items' sizes sum to
+    MAX_BATCH_CHARS."""
+    batch: list[Any] = []
+    total = 0
     for item in items:
         batch.append(item)
-        if len(batch) >= n:
+        total += size(item)
+        if len(batch) >= n or total >= MAX_BATCH_CHARS:
             yield batch
-            batch = []
+            batch, total = [], 0
     if batch:
         yield batch
 
@@ -83,7 +80,7 @@ def predict_rows(model: Model, rows: Iterable[dict[str, Any]], text_field: str =
     """Yield one output row per input row, in input order; memory is bounded by the batch size."""
     if batch_size < 1 or jobs < 1:
         raise ConfigError(f"batch_size and jobs must be at least 1, got {batch_size} and {jobs}")
-    batches = _batches(rows, batch_size)
+    batches = _batches(rows, batch_size, lambda row: len(row[text_field]))
     if jobs <= 1:
         for batch in batches:
             yield from model.score_rows(batch, text_field, explain)
@@ -99,8 +96,4 @@ def predict_rows(model: Model, rows: Iterable[dict[str, Any]], text_field: str =
 
 def article_rows(model: Model, path: Path, explain: bool = False) -> list[dict[str, Any]]:
     """Rows for a raw article file: id (the file stem), index, text, offsets, labels, scores."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not valid UTF-8 (byte {exc.start})", path) from None
-    return model.predict_article(text, path.stem, explain)
+    return model.predict_article(read_text(path), path.stem, explain)
