@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
 
-from .errors import StancekitError
+from .errors import OutputError, ServiceError, StancekitError
 
 if TYPE_CHECKING:
     from .config import Config
@@ -27,6 +27,19 @@ root_option = click.option("--root", default=None, metavar="DIR",
 
 def _err(msg: str) -> None:
     click.echo(f"stancekit: error: {msg}", err=True)
+
+
+def _stdout() -> Any:
+    """Standard output, or OutputError when it is closed (`stancekit ... >&-`)."""
+    if sys.stdout is None or sys.stdout.closed:
+        raise OutputError("standard output is closed: nothing could be written (redirect it "
+                          "to a file, or use --output where the command has it)")
+    return sys.stdout
+
+
+def _out(text: str) -> None:
+    """Print a result line on standard output."""
+    click.echo(text, file=_stdout())
 
 
 def _root(root: str | None) -> str:
@@ -49,6 +62,10 @@ class StancekitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # one line, like every other error
+            name = exc.ctx.command_path if exc.ctx else "stancekit"
+            _err(f"{exc.format_message()} (see '{name} --help')")
+            raise click.exceptions.Exit(exc.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except StancekitError as exc:
@@ -101,7 +118,7 @@ def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
                (", ".join(f"{k} {v}" for k, v in cl["dropped"].items()) or "none"), err=True)
     if c["reading"]["total"]:
         click.echo(f"skipped {c['reading']['total']} records: {c['reading']['skipped']}", err=True)
-    click.echo(str(out))
+    _out(str(out))
 
 
 @cli.command()
@@ -131,9 +148,9 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         diffs = check_repro(path, log)
         if diffs:
             for d in diffs:
-                click.echo(f"differs: {d}")
+                _out(f"differs: {d}")
             raise SystemExit(1)
-        click.echo(f"reproduced: {path} (weights, features and thresholds identical)")
+        _out(f"reproduced: {path} (weights, features and thresholds identical)")
         return
     if not config:
         raise click.UsageError("CONFIG is required (or --check-repro ARTIFACT)")
@@ -143,7 +160,7 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         return
     result = run(cfg, log, _progress("weak labels"))
     if as_json:
-        click.echo(json.dumps({"artifact": str(result.path), "name": result.name,
+        _out(json.dumps({"artifact": str(result.path), "name": result.name,
                                "version": result.version, "metrics": result.metrics}))
         return
     from .cards import metrics_table
@@ -154,20 +171,21 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         click.echo(f"\n{split}{note}:\n" + metrics_table(m, result.model.labels), err=True)
     click.echo("\ntimings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
                err=True)
-    click.echo(str(result.path))
+    _out(str(result.path))
 
 
 def _seed_list(text: str | None) -> tuple[int, ...]:
     """Parse `--seeds 13,14,15`."""
     if text is None:
         return ()
+    shown = text if len(text) <= 60 else text[:57] + "..."
     try:
         seeds = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected integers separated by commas, got {text!r}",
+        raise click.BadParameter(f"expected integers separated by commas, got {shown!r}",
                                  param_hint="--seeds") from None
     if len(set(seeds)) != len(seeds):
-        raise click.BadParameter(f"repeats a seed: {text!r}", param_hint="--seeds")
+        raise click.BadParameter(f"repeats a seed: {shown!r}", param_hint="--seeds")
     return seeds
 
 
@@ -178,14 +196,14 @@ def _cross_validate(cfg: Config, seeds: tuple[int, ...], as_json: bool,
     from .training import cross_validate
     result = cross_validate(cfg, seeds, log, _progress("weak labels"))
     if as_json:
-        click.echo(json.dumps(result))
+        _out(json.dumps(result))
         return
     for seed, m in result["seeds"].items():
-        click.echo(f"\nsplit seed {seed}: {result['folds']}-fold CV by story, {m['sentences']} "
+        _out(f"\nsplit seed {seed}: {result['folds']}-fold CV by story, {m['sentences']} "
                    f"sentences, {m['stories']} stories\n" + metrics_table(m, result["labels"]))
     if len(result["seeds"]) > 1:
         mean = result["mean"]
-        click.echo(f"\nmean over {len(result['seeds'])} split seeds: macro-F1 "
+        _out(f"\nmean over {len(result['seeds'])} split seeds: macro-F1 "
                    f"{mean['macro_f1']:.3f} (" +
                    ", ".join(f"{lab} {f:.3f}" for lab, f in mean["f1"].items()) + ")")
 
@@ -217,15 +235,15 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
         write_reports(result, m, ed, Path(output))
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     if as_json:
-        click.echo(json.dumps(public, sort_keys=True))
+        _out(json.dumps(public, sort_keys=True))
     else:
         from .cards import metrics_table
         iv = result["intervals"]["macro_f1"]
-        click.echo(metrics_table(result["at_thresholds"], m.labels))
-        click.echo(f"macro-F1 95% CI (story bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
+        _out(metrics_table(result["at_thresholds"], m.labels))
+        _out(f"macro-F1 95% CI (story bootstrap): {iv['low']:.3f}-{iv['high']:.3f}")
         if other is not None:
             for k, d in result["against"]["difference"].items():
-                click.echo(f"{k:<16} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
+                _out(f"{k:<16} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
                            f"{d['verdict']}")
     if fail_if_worse and other is not None and any(
             d["verdict"] == "worse" for k, d in result["against"]["difference"].items()
@@ -282,7 +300,7 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, article:
         rows = predict_rows(m, source, field, explain, jobs, batch_size)
     else:
         rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
-    with (contextlib.nullcontext(sys.stdout) if output == "-" else open_atomic(output)) as out:
+    with (contextlib.nullcontext(_stdout()) if output == "-" else open_atomic(output)) as out:
         _emit(rows, fmt, out)
 
 
@@ -297,29 +315,29 @@ def info(model: str, as_json: bool, root: str | None) -> None:
     d = describe(path)
     man, problems, meta = d["manifest"], d["problems"], d["metadata"]
     if as_json:
-        click.echo(json.dumps(d, sort_keys=True))
+        _out(json.dumps(d, sort_keys=True))
     else:
-        click.echo(f"model      {man['name']} {man['version']}  ({path})")
-        click.echo(f"verified   {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
-        click.echo(f"created    {man.get('created')} by stancekit {man.get('stancekit_version')}")
+        _out(f"model      {man['name']} {man['version']}  ({path})")
+        _out(f"verified   {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+        _out(f"created    {man.get('created')} by stancekit {man.get('stancekit_version')}")
         if meta:
-            click.echo(f"labels     {', '.join(meta['labels'])}"
+            _out(f"labels     {', '.join(meta['labels'])}"
                        f"{' (exclusive)' if meta.get('exclusive') else ''}")
-            click.echo("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
+            _out("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
             view = (meta.get("weights") or {}).get("neighbours_view")
             if view:
-                click.echo(f"neighbours {', '.join(view['labels'])} also read the previous and "
+                _out(f"neighbours {', '.join(view['labels'])} also read the previous and "
                            "next sentences")
             numbers = (meta.get("weights") or {}).get("numbers")
             if numbers:
-                click.echo(f"numbers    {', '.join(numbers['labels'])} also scored number by number "
+                _out(f"numbers    {', '.join(numbers['labels'])} also scored number by number "
                            f"(weight {numbers['weight']:g}, window {numbers['window']})")
-            click.echo(f"dataset    {meta['dataset']['fingerprint'][:16]} "
+            _out(f"dataset    {meta['dataset']['fingerprint'][:16]} "
                        f"({meta['dataset']['sentences']} sentences)")
             for split, mt in meta.get("metrics", {}).items():
-                click.echo(f"{split:<10} macro-F1 {mt['macro_f1']:.3f}  " + "  ".join(
+                _out(f"{split:<10} macro-F1 {mt['macro_f1']:.3f}  " + "  ".join(
                     f"{l} {v['f1']:.3f}" for l, v in mt["per_label"].items()))
-            click.echo(f"git        {meta.get('git_commit')}")
+            _out(f"git        {meta.get('git_commit')}")
     if problems:
         raise SystemExit(1)
 
@@ -330,7 +348,7 @@ def list_(root: str | None) -> None:
     """List the models and versions under the artifact root."""
     from .runtime.artifact import list_artifacts
     for a in list_artifacts(Path(_root(root))):
-        click.echo(f"{a['name']:<24} {' '.join(a['versions'])}")
+        _out(f"{a['name']:<24} {' '.join(a['versions'])}")
 
 
 @cli.command()
@@ -345,8 +363,20 @@ def serve(model: str, host: str, port: int, root: str | None) -> None:
         from .serve import create_app
     except ImportError:
         raise click.ClickException("serving needs the extra: pip install 'stancekit[serve]'") from None
+    import socket
     from .runtime import load
-    uvicorn.run(create_app(load(model, _root(root))), host=host, port=port, log_level="warning")
+    app = create_app(load(model, _root(root)))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))  # bound here, so a port in use is a one-line error
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        raise ServiceError(f"cannot listen on {host}:{port} "
+                           f"({getattr(exc, 'strerror', None) or exc})") from None
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
 
 
 def main() -> None:

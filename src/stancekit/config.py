@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .clean import CleaningRules, compile_patterns
+from .clean import CleaningRules, Pattern
 from .errors import ConfigError, DataError, PatternError, StancekitError
 from .inputs import read_text
 from .runtime.artifact import check_name
@@ -399,10 +399,12 @@ def _check_values(cfg: Config, source: str | None) -> None:
         check_name(cfg.output.name)
     except StancekitError as exc:
         raise ConfigError(str(exc), source, key="output.name") from None
-    try:
-        compile_patterns(cfg.cleaning)
-    except PatternError as exc:
-        raise ConfigError(str(exc), source, key="cleaning") from None
+    for name in ("credit_patterns", "extra_patterns"):
+        for i, pattern in enumerate(getattr(cfg.cleaning, name)):
+            try:
+                Pattern(pattern)
+            except PatternError as exc:
+                raise ConfigError(str(exc), source, key=f"cleaning.{name}[{i}]") from None
     n = cfg.numbers
     for label in n.labels:
         if label not in cfg.labels.names:
@@ -454,8 +456,9 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     try:
         value = _yaml(raw) if raw.strip() else ""
     except (yaml.YAMLError, _YamlLimit, ValueError, RecursionError) as exc:
-        why = str(exc) if isinstance(exc, _YamlLimit) else exc.__class__.__name__
-        raise ConfigError(f"override {key}: cannot parse value {raw[:80]!r} ({why})") from None
+        why = str(exc) if isinstance(exc, _YamlLimit) else str(exc).split(";")[0][:80]
+        shown = item if len(item) <= 80 else item[:77] + "..."
+        raise ConfigError(f"cannot parse value ({why})", f"--set {shown}", key=key) from None
     return key.split("."), value
 
 

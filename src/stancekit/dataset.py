@@ -158,6 +158,10 @@ def _story_keys(texts: Iterable[str]) -> set[str]:
     return {k for k in map(story_key, texts) if k is not None}
 
 
+# The most copies of one story expected under different ids (the BBC gold has at most 4).
+MAX_STORY_COPIES = 8
+
+
 def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int]:
     """For each article (its sentence texts), the position of the first article of its story.
 
@@ -178,7 +182,10 @@ def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int
         for i, texts in enumerate(articles):
             for k in _story_keys(texts):
                 holders.setdefault(k, []).append(i)
-        shared = Counter((a, b) for hs in holders.values() if len(hs) > 1
+        # A sentence in more than MAX_STORY_COPIES articles is boilerplate ("Sign up for
+        # our newsletter"), not a republished story; skipping it keeps the pairs counted
+        # below linear in the number of articles.
+        shared = Counter((a, b) for hs in holders.values() if 1 < len(hs) <= MAX_STORY_COPIES
                          for n, a in enumerate(hs) for b in hs[n + 1:])
         for (a, b), count in sorted(shared.items()):
             if count >= min_shared:

@@ -70,3 +70,7 @@ class PatternError(StancekitError, ValueError):
 
 class ParityError(TrainingError):
     """The runtime model does not score as the fitted estimator does (a bug)."""
+
+
+class ServiceError(StancekitError, OSError):
+    """The HTTP service cannot start (e.g. its port is in use)."""

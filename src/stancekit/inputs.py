@@ -53,19 +53,23 @@ def open_input(path: str | os.PathLike[str], stream: bool = False) -> IO[bytes]:
             raise DataError("standard input is closed", "<stdin>")
         return stdin.buffer
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - the caller closes it
+        # Non-blocking, so that opening a FIFO with no writer returns at once and can be
+        # refused (or reopened to wait for its writer, when a stream is wanted).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, PermissionError) as exc:
         raise DataError(str(exc.strerror), path) from None
-    except IsADirectoryError:
-        raise DataError("is a directory, not a file", path) from None
     except OSError as exc:
         raise DataError(f"cannot open ({exc.strerror})", path) from None
-    kind = _kind(os.fstat(fh.fileno()).st_mode)
+    kind = _kind(os.fstat(fd).st_mode)
     if kind is not None and not (stream and kind == "a FIFO"):
-        fh.close()
+        os.close(fd)
         raise DataError(f"is {kind}, not a {'regular file or pipe' if stream else 'regular file'}",
                         path)
-    return fh
+    if kind == "a FIFO":
+        os.close(fd)
+        return open(path, "rb")  # noqa: SIM115 - waits for the writer; the caller closes it
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def read_bytes(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:

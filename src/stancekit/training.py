@@ -18,9 +18,9 @@ import numpy as np
 
 from . import __version__
 from .cards import model_card
-from .config import DEFAULT_LABELS, Config, apply_overrides, config_from_dict, dump_config
+from .config import DEFAULT_LABELS, MAX_SEED, Config, apply_overrides, config_from_dict, dump_config
 from .dataset import SentenceDataset, build_dataset
-from .errors import ParityError, TrainingError
+from .errors import ConfigError, ParityError, TrainingError
 from .estimator import StanceClassifier
 from .metrics import summary
 from .runtime import artifact
@@ -233,6 +233,9 @@ def cross_validate(cfg: Config, seeds: Iterable[int] = (), log: Log = _quiet,
     averaged, so one lucky split of the stories cannot carry the verdict.
     """
     runs = {}
+    for seed in tuple(seeds):
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"split seed {seed!r} must be an integer in 0..{MAX_SEED}")
     for seed in tuple(seeds) or (cfg.seed,):
         c = dataclasses.replace(cfg, seed=seed)
         ds = build_dataset(c, progress or (lambda x: x))

@@ -215,10 +215,11 @@ class _Fields:
         if value is None and optional:
             return None
         kinds = kind if isinstance(kind, tuple) else (kind,)
+        what = "a number" if float in kinds else kinds[0].__name__
         if isinstance(value, bool) and bool not in kinds:
-            raise self.bad(key, f"must be {kinds[0].__name__}, got {value!r}")
+            raise self.bad(key, f"must be {what}, got {value!r}")
         if not isinstance(value, kinds):
-            raise self.bad(key, f"must be {kinds[0].__name__}, got {type(value).__name__}")
+            raise self.bad(key, f"must be {what}, got {type(value).__name__}")
         return value
 
     def number(self, key: str, lo: float = -math.inf, hi: float = math.inf) -> float:
