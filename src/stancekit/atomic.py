@@ -72,36 +72,21 @@ class _Output:
 
 
 @contextlib.contextmanager
-def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[_Output]:
-    """A file object whose content replaces `path` only if the block completes.
-
-    `mode` is "w" (text, UTF-8) or "wb". On an error inside the block, or while
-    writing, the temporary is removed and `path` keeps its old content (or stays
-    absent); write errors name `path`, never the temporary.
-    """
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh temporary file beside `path` (made with O_EXCL, never a planted link), for
+    a library that writes by file name; renamed over `path` when the block completes,
+    removed if it fails."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a directory")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())
+        os.close(fd)
     except OSError as exc:
         raise _fail(path, exc) from None
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        fh: IO[Any] = os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8")
-    except BaseException:
-        os.close(fd)
-        _unlink_quietly(tmp)
-        raise
-    try:
-        with fh:
-            out = _Output(fh, path)
-            yield out
-            out.flush()
-            try:
-                os.fsync(fh.fileno())
-            except OSError as exc:
-                raise _fail(path, exc) from None
+        yield Path(tmp)
         try:
             os.replace(tmp, path)
         except OSError as exc:
@@ -109,6 +94,29 @@ def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[_Outp
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[_Output]:
+    """A file object whose content replaces `path` only if the block completes.
+
+    `mode` is "w" (text, UTF-8) or "wb". On an error inside the block, or while
+    writing, the temporary is removed and `path` keeps its old content (or stays
+    absent); write errors name `path`, never the temporary.
+    """
+    with atomic_path(path) as tmp:
+        try:  # O_NOFOLLOW: the temporary swapped for a link meanwhile is refused
+            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+        except OSError as exc:
+            raise _fail(Path(path), exc) from None
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            out = _Output(fh, Path(path))
+            yield out
+            out.flush()
+            try:
+                os.fsync(fh.fileno())
+            except OSError as exc:
+                raise _fail(Path(path), exc) from None
 
 
 def write_file(path: str | os.PathLike[str], data: str | bytes) -> Path:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import click
 
 from .errors import OutputError, ServiceError, StancekitError
+from .read import SOURCE_FORMATS
+from .streaming import INPUT_FORMATS
 
 if TYPE_CHECKING:
     from .config import Config
@@ -47,11 +49,11 @@ def _root(root: str | None) -> str:
     return root or os.environ.get("STANCEKIT_ARTIFACTS", "artifacts")
 
 
-def _progress(desc: str) -> Callable[[Iterable], Iterable]:
+def _progress(desc: str, unit: str = " articles") -> Callable[[Iterable], Iterable]:
+    """A progress bar on stderr (shown only on a terminal)."""
     def wrap(items: Iterable) -> Iterable:
         from tqdm import tqdm
-        return tqdm(items, desc=desc, unit=" articles", file=sys.stderr, leave=False,
-                    disable=None)
+        return tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False, disable=None)
     return wrap
 
 
@@ -252,56 +254,99 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
         raise SystemExit(1)
 
 
-def _emit(rows: Iterable[dict], fmt: str, out: Any) -> None:
-    """Write output rows as JSONL or as a plain table."""
-    for row in rows:
-        if fmt == "table":
-            out.write(f"{', '.join(row['labels']) or '-':<32} {row['text']}\n")
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 @cli.command()
 @click.argument("model")
 @click.argument("texts", nargs=-1)
 @click.option("--input", "input_path", default=None, metavar="FILE|-",
-              help="One sentence a line, or JSONL (.jsonl) with a text field.")
+              help="Sentences: JSONL with a text field, CSV with a text column, or one a line. "
+                   "Rows with article_id and index are read with their article's context.")
+@click.option("--input-format", type=click.Choice(["auto", *INPUT_FORMATS]), default="auto",
+              show_default=True, help="Format of --input (auto: by suffix).")
 @click.option("--article", "article", default=None, type=click.Path(dir_okay=False),
-              help="A raw article file, cleaned and segmented as the builder does.")
+              help="A raw article file (text or HTML), cleaned and segmented as the builder does.")
+@click.option("--articles", "articles", is_flag=True,
+              help="The arguments are article sources: files, directories, globs or URLs "
+                   "(txt, html, jsonl, csv, json, parquet).")
+@click.option("--source-format", type=click.Choice(SOURCE_FORMATS), default="auto",
+              show_default=True, help="Format of --articles sources (auto: by suffix or content).")
+@click.option("--id-field", default="id", show_default=True, help="Article id field (--articles).")
+@click.option("--title-field", default="title", show_default=True,
+              help="Headline field (--articles); '' for none.")
 @click.option("--text-field", default="text", show_default=True)
-@click.option("--output", default="-", metavar="FILE", help="Where to write (default stdout).")
+@click.option("--on-error", type=click.Choice(["raise", "skip"]), default=None,
+              help="An unreadable article record: stop (raise) or count and skip it "
+                   "(default: the model's data.on_error).")
+@click.option("--output", default="-", metavar="FILE",
+              help="Where to write (default stdout); .parquet writes parquet.")
+@click.option("--text-output", default=None, metavar="FILE",
+              help="Also write each article's text (what start/end point into) as JSONL.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
               show_default=True)
 @click.option("--explain", is_flag=True, help="Add the n-grams behind each predicted label.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Processes for large inputs.")
+              help="Processes for large --input files.")
 @click.option("--batch-size", default=4096, show_default=True, type=click.IntRange(min=1))
 @root_option
-def predict(model: str, texts: tuple[str, ...], input_path: str | None, article: str | None,
-            text_field: str, output: str, fmt: str, explain: bool, jobs: int, batch_size: int,
+def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_format: str,
+            article: str | None, articles: bool, source_format: str, id_field: str,
+            title_field: str, text_field: str, on_error: str | None, output: str,
+            text_output: str | None, fmt: str, explain: bool, jobs: int, batch_size: int,
             root: str | None) -> None:
-    """Label sentences: TEXT arguments, an --input file, or a raw --article."""
+    """Label sentences: TEXT arguments, an --input file, a raw --article, or (--articles)
+    every sentence of the article collections given as arguments."""
     import contextlib
-    from .atomic import open_atomic
+    from .read import Article, ReadReport, read_sources
     from .runtime import load
-    from .streaming import article_rows, input_rows, is_jsonl, predict_rows
-    if not (texts or input_path or article):
-        raise click.UsageError("give TEXT arguments, --input FILE (or - for stdin), or --article FILE")
+    from .streaming import (input_format as detect, input_rows, model_on_error, predict_articles,
+                            predict_rows, read_article_file, row_sink, sources, text_sink)
+    chosen = sum(map(bool, (input_path, article, articles)))
+    if chosen > 1 or (not texts and not (input_path or article)) or \
+            (texts and (input_path or article)):
+        raise click.UsageError("give TEXT arguments, --input FILE (or - for stdin), --article "
+                               "FILE, or --articles SOURCE...")
+    if text_output and not (articles or article):
+        raise click.UsageError("--text-output goes with --article or --articles")
     m = load(model, _root(root))
-    if article:
-        rows: Iterable[dict] = article_rows(m, Path(article), explain)
-    elif input_path:
-        source: Iterable[dict] = input_rows(input_path, text_field)
-        if input_path != "-":
-            from tqdm import tqdm
-            source = tqdm(source, desc="predicting", unit=" lines", file=sys.stderr,
-                          leave=False, disable=None)
-        field = text_field if is_jsonl(input_path) else "text"
-        rows = predict_rows(m, source, field, explain, jobs, batch_size)
-    else:
-        rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
-    with (contextlib.nullcontext(_stdout()) if output == "-" else open_atomic(output)) as out:
-        _emit(rows, fmt, out)
+    rows: Iterable[dict]
+    report = None
+    texts_sink = text_sink(text_output) if text_output else contextlib.nullcontext(None)
+    with texts_sink as keep_text, row_sink(output, fmt, m.labels, _stdout, explain) as sink:
+        if articles or article:
+            if articles:
+                report = ReadReport()
+                found: Iterable[Article] = read_sources(
+                    sources(texts, source_format, id_field, title_field, text_field), Path("."),
+                    on_error or model_on_error(m), report)
+                found = _progress("predicting", " articles")(found)
+            else:
+                found = [read_article_file(Path(str(article)))]
+            if keep_text is not None:
+                found = keep_text(found)
+            rows = predict_articles(m, found, explain, batch_size)
+        elif input_path:
+            source: Iterable[dict] = input_rows(input_path, text_field, input_format)
+            if input_path != "-":
+                source = _progress("predicting", " lines")(source)
+            field = "text" if detect(input_path, input_format) == "text" else text_field
+            rows = predict_rows(m, source, field, explain, jobs, batch_size)
+        else:
+            rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
+        for batch in _chunked(rows, 1024):
+            sink.write(batch)
+    if report is not None and report.skipped:
+        click.echo(f"skipped {sum(report.skipped.values())} records: "
+                   + ", ".join(f"{k} {v}" for k, v in report.skipped.items()), err=True)
+
+
+def _chunked(rows: Iterable[dict], n: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @cli.command()

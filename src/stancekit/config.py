@@ -78,10 +78,11 @@ def _yaml(text: str, compose: bool = False) -> Any:
 
 @dataclass(frozen=True)
 class ArticleSource:
-    """Raw articles: a directory of .txt files, or a .jsonl/.csv/.json/.parquet file."""
+    """Raw articles: a file, a directory (its .txt and .html files) or a glob, local or an
+    fsspec URL; txt and html files are one article each, jsonl/csv/json/parquet one a record."""
 
     path: str
-    format: Literal["auto", "txt", "jsonl", "csv", "json", "parquet"] = "auto"
+    format: Literal["auto", "txt", "html", "jsonl", "csv", "json", "parquet"] = "auto"
     id_field: str = "id"
     title_field: str | None = "title"
     text_field: str = "text"

@@ -22,12 +22,12 @@ import numpy as np
 from .annotations import (GoldSentence, SpanTask, project_spans, read_doccano, read_gold,
                           read_label_studio)
 from .clean import CleaningReport
-from .config import Config
+from .config import ArticleSource, Config
 from .errors import DataError, LabelError, TrainingError
-from .read import Article, ReadReport, iter_articles
+from .read import Article, ReadReport, iter_articles, read_sources
 from .rules import weak_labels
 from .runtime.records import SentenceRecord, add_context
-from .segment import Sentence, segment_article
+from .segment import Segmenter, Sentence
 
 SPLITS = ("train", "validation", "test")
 
@@ -89,24 +89,20 @@ def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sent
     return out
 
 
-def _segment(article: Article, cfg: Config, report: CleaningReport) -> list[Sentence]:
-    sents, rep = segment_article(article.text, cfg.cleaning, cfg.segmentation.abbreviations)
+def _segment(article: Article, segmenter: Segmenter, report: CleaningReport) -> list[Sentence]:
+    sents, rep = segmenter(article.text)
     report.merge(rep)
     return sents
 
 
-def _articles(cfg: Config, sources: Iterable, reading: ReadReport) -> dict[str, Article]:
-    out: dict[str, Article] = {}
-    for src in sources:
-        for art in iter_articles(src, Path(cfg.base_dir), cfg.data.on_error, reading):
-            if art.id in out:
-                raise DataError(f"duplicate article id {art.id!r} (also in {out[art.id].path})",
-                                art.path, art.line)
-            out[art.id] = art
-    return out
+def _articles(cfg: Config, sources: Iterable[ArticleSource], reading: ReadReport
+              ) -> dict[str, Article]:
+    return {art.id: art for art in read_sources(sources, Path(cfg.base_dir), cfg.data.on_error,
+                                                reading)}
 
 
-def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningReport
+def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmenter,
+                  cleaning: CleaningReport
                   ) -> list[list[SentenceRecord]]:
     """Records of every gold article: sentence JSONL first, then span exports."""
     labels = cfg.labels.names
@@ -123,7 +119,7 @@ def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningR
             claim(aid, f"{gold[0].path}:{gold[0].line}")
             art = articles.get(aid)
             if art is not None:
-                out.append(_align_gold(art, gold, _segment(art, cfg, cleaning)))
+                out.append(_align_gold(art, gold, _segment(art, segmenter, cleaning)))
             elif cfg.data.gold_requires_article:
                 raise DataError(f"no raw article with id {aid!r}", gold[0].path, gold[0].line,
                                 "article_id")
@@ -137,7 +133,7 @@ def _gold_records(cfg: Config, articles: dict[str, Article], cleaning: CleaningR
     for task in tasks:
         claim(task.article_id, f"{task.path}:{task.where}")
         art = Article(task.article_id, task.text, task.path, task.where)
-        sents = _segment(art, cfg, cleaning)
+        sents = _segment(art, segmenter, cleaning)
         projected = project_spans(task, sents, cfg.annotation.min_overlap, cfg.annotation.annotators)
         out.append([_record(task.article_id, s.index, s.text, lab, "gold", s)
                     for s, lab in zip(sents, projected)])
@@ -194,7 +190,8 @@ def story_groups(articles: Sequence[Sequence[str]], min_shared: int) -> list[int
     return [root(i) for i in range(len(articles))]
 
 
-def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], cleaning: CleaningReport,
+def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], segmenter: Segmenter,
+                  cleaning: CleaningReport,
                   reading: ReadReport, progress: Callable[[Iterable], Iterable]
                   ) -> list[list[SentenceRecord]]:
     """Rule-labelled records for unlabelled articles (streamed; one article at a time).
@@ -211,7 +208,7 @@ def _weak_records(cfg: Config, exclude: set[str], gold_keys: set[str], cleaning:
                 continue
             if wl.max_articles is not None and count >= wl.max_articles:
                 return out
-            sents = _segment(art, cfg, cleaning)
+            sents = _segment(art, segmenter, cleaning)
             if min_shared and len(_story_keys(s.text for s in sents) & gold_keys) >= min_shared:
                 reading.same_story += 1
                 continue
@@ -313,7 +310,8 @@ def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _ident
     """Read, clean, segment, label and split everything the config names."""
     cleaning, reading = CleaningReport(), ReadReport()
     articles = _articles(cfg, cfg.data.articles, reading)
-    per_article = _gold_records(cfg, articles, cleaning)
+    segmenter = Segmenter(cfg.cleaning, cfg.segmentation.abbreviations)
+    per_article = _gold_records(cfg, articles, segmenter, cleaning)
     if not per_article:
         raise TrainingError("the config names no annotated data (data.gold, data.label_studio "
                             "or data.doccano)")
@@ -322,7 +320,8 @@ def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _ident
     if cfg.weak_labels.enabled:
         gold_ids = {recs[0]["article_id"] for recs in per_article}
         gold_keys = _story_keys(r["text"] for recs in per_article for r in recs)
-        per_article.extend(_weak_records(cfg, gold_ids, gold_keys, cleaning, reading, progress))
+        per_article.extend(_weak_records(cfg, gold_ids, gold_keys, segmenter, cleaning, reading,
+                                         progress))
     assign_splits(per_article, cfg)
     records = [r for recs in per_article for r in recs]
     _check_label_support(records, cfg)

@@ -19,7 +19,7 @@ from .metrics import headline_values, pr_curve, summary
 from .read import read_jsonl_rows
 from .runtime.decisions import decide
 from .runtime.model import Model
-from .runtime.records import SCORE_DIGITS, add_context
+from .runtime.records import SCORE_DIGITS, with_context
 
 SCHEMA_VERSION = 1
 
@@ -34,7 +34,11 @@ class EvalData:
 
 
 def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> EvalData:
-    """A sentence JSONL (ANNOTATION.md format) or a built dataset directory (one split)."""
+    """A sentence JSONL (ANNOTATION.md format) or a built dataset directory (one split).
+
+    Rows go through `with_context`, the path every prediction takes: rows with
+    `article_id` and `index` are read with their article's context, so `evaluate` and
+    `predict --input` score the same file identically."""
     path = Path(path)
     if path.is_dir():
         jsonl = path / "sentences.jsonl"
@@ -45,7 +49,7 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
             raise DataError(f"split {split!r} is empty", jsonl)
     else:
         rows = list(read_jsonl_rows(path))
-    records: list[dict[str, Any]] = []
+    checked: list[dict[str, Any]] = []
     for n, row in rows:
         for name in ("text", "labels"):
             if name not in row:
@@ -53,17 +57,18 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
         if not isinstance(row["text"], str):
             raise DataError("must be a string", path, n, "text")
         check_labels(row["labels"], labels, path, n)
-        aid = str(row.get("article_id", f"line{n}"))
-        records.append({"article_id": aid, "story": str(row.get("story", aid)),
-                        "index": row.get("index", 0), "text": row["text"],
-                        "labels": row["labels"], "line": n})
-    if not records:
+        aid = row.get("article_id")
+        checked.append({"article_id": None if aid is None else str(aid), "index": row.get("index"),
+                        "text": row["text"], "labels": row["labels"], "_line": n,
+                        "story": str(row.get("story", aid if aid is not None else f"line{n}"))})
+    if not checked:
         raise DataError("no sentences to evaluate", path)
-    by_article: dict[str, list[dict]] = {}
-    for r in records:
-        by_article.setdefault(r["article_id"], []).append(r)
-    for recs in by_article.values():
-        add_context(recs)
+    records = []
+    for r in with_context(checked, "text", path):
+        r["line"] = r.pop("_line")
+        r["article_id"] = r["article_id"] if r["article_id"] is not None else f"line{r['line']}"
+        r["index"] = r["index"] if r["index"] is not None else 0
+        records.append(r)
     return EvalData(records, label_matrix(records, labels), str(path))
 
 

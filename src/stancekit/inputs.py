@@ -122,14 +122,73 @@ def parse_json(text: str, name: object, line: int | None = None) -> Any:
     except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
         raise DataError(f"invalid JSON value ({str(exc).split(';')[0]})", name, line) from None
     if _SURROGATE_ESCAPE.search(text):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise DataError("holds a lone surrogate escape (\\ud800-\\udfff): not valid "
-                            "Unicode text", name, line) from None
-        except RecursionError:
-            raise DataError("JSON nested too deeply", name, line) from None
+        _no_lone_surrogates(value, name, line)
     return value
+
+
+def _no_lone_surrogates(value: Any, name: object, line: int | None) -> None:
+    """DataError if a parsed JSON value holds a lone surrogate (text no output can encode)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError("holds a lone surrogate escape (\\ud800-\\udfff): not valid "
+                        "Unicode text", name, line) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", name, line) from None
+
+
+def json_array_items(text: str, name: object) -> Iterator[tuple[int, Any]]:
+    """The elements of a JSON array document, each with the line it starts on; anything
+    but whitespace after the closing bracket, or a missing bracket, is an error."""
+    decoder = json.JSONDecoder()
+    seen, line = 0, 1  # lines are counted incrementally: one pass over the text
+
+    def line_at(pos: int) -> int:
+        nonlocal seen, line
+        line += text.count("\n", seen, pos)
+        seen = pos
+        return line
+
+    pos = _skip_space(text, 0)
+    if text[pos:pos + 1] != "[":
+        raise DataError("expected a JSON array ('[' ...)", name, line_at(pos))
+    pos = _skip_space(text, pos + 1)
+    first = True
+    while True:
+        if pos >= len(text):
+            raise DataError("the JSON array is not closed (no final ']')", name, line_at(pos))
+        if text[pos] == "]":
+            break
+        if not first:
+            if text[pos] != ",":
+                raise DataError("expected ',' or ']' between array items", name, line_at(pos))
+            pos = _skip_space(text, pos + 1)
+        start = pos
+        at = line_at(pos)
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON ({exc.msg})", name, exc.lineno) from None
+        except RecursionError:
+            raise DataError("JSON nested too deeply", name, at) from None
+        except ValueError as exc:
+            raise DataError(f"invalid JSON value ({str(exc).split(';')[0]})", name, at) from None
+        if _SURROGATE_ESCAPE.search(text, start, pos):
+            _no_lone_surrogates(item, name, at)
+        yield at, item
+        first = False
+        pos = _skip_space(text, pos)
+    end = _skip_space(text, pos + 1)
+    if end < len(text):
+        raise DataError("unexpected text after the closing ']'", name, line_at(end))
+
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    m = _SPACE.match(text, pos)
+    return m.end() if m else pos
 
 
 def jsonl_objects(path: str | os.PathLike[str], stream: bool = False

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from .clean import CleaningReport, CleaningRules, Line, clean_lines, split_lines
+from .clean import Cleaner, CleaningReport, CleaningRules, Line, clean_lines, split_lines
 
 ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "prof", "st", "rev", "gen", "col", "lt", "sgt", "capt", "cpl",
@@ -22,9 +22,13 @@ ABBREVIATIONS = frozenset({
     "vs", "v", "etc", "approx", "dept", "est", "fig", "jan", "feb", "mar", "apr", "aug",
     "sept", "sep", "oct", "nov", "dec", "mt", "ave", "rd", "cllr", "insp", "supt", "det",
 })
-# A boundary starts at the first mark of a run (the lookbehind): retried from every
+# A boundary starts at the first mark of a run (the lookbehind, placed after the first
+# character so the engine can still skip ahead to candidate marks): retried from every
 # mark of a long run, each try would rescan the rest of it.
-_CANDIDATE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9£$€])")
+# It also consumes the whitespace after the boundary, so the sentences it delimits need
+# no trimming (lines are stripped, and the lookahead leaves no sentence empty).
+_CANDIDATE = re.compile(r"(?P<marks>[.!?…](?<![.!?…][.!?…])[.!?…]*)[\"'”’)\]]*(?P<space>\s+)"
+                        r"(?=[\"'“‘(\[]?[A-Z0-9£$€])")
 # No abbreviation or initial is longer than this; a longer word ends a sentence.
 _LONGEST_ABBREVIATION = 40
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
@@ -55,50 +59,73 @@ def _is_abbreviation(text: str, punct_start: int, punct: str, extra: frozenset[s
     if len(word) == 1 and word.isupper():
         return True
     low = word.lower()
-    return low in ABBREVIATIONS or low in extra or bool(_DOTTED.match(word))
+    return low in ABBREVIATIONS or low in extra or ("." in word and bool(_DOTTED.match(word)))
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None,
                     abbreviations: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
     """Return (start, end) offsets of the sentences of text[start:end], whitespace-trimmed."""
     end = len(text) if end is None else end
+    while start < end and text[start].isspace():  # callers pass stripped lines; others may not
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
     spans = []
     cursor = start
     for m in _CANDIDATE.finditer(text, start, end):
-        punct = m.group()
-        if _is_abbreviation(text, m.start(), punct.rstrip("\"'”’)]"), abbreviations):
+        if m.group("marks") == "." and _is_abbreviation(text, m.start(), ".", abbreviations):
             continue
-        spans.append((cursor, m.end()))
+        spans.append((cursor, m.start("space")))
         cursor = m.end()
-    spans.append((cursor, end))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
+    if end > cursor:
+        spans.append((cursor, end))
+    return spans
+
+
+def sentence_spans(text: str, lines: Iterable[Line],
+                   abbreviations: frozenset[str] = frozenset()) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph) of every sentence of the kept lines (paragraphs) of `text`;
+    the first line is the headline, one sentence whatever its punctuation."""
+    out: list[tuple[int, int, int]] = []
+    for paragraph, line in enumerate(lines):
+        if paragraph == 0:
+            out.append((line.start, line.end, 0))
+        else:
+            out.extend((s, e, paragraph)
+                       for s, e in split_sentences(text, line.start, line.end, abbreviations))
     return out
 
 
 def segment_lines(text: str, lines: Iterable[Line],
                   abbreviations: frozenset[str] = frozenset()) -> list[Sentence]:
     """Segment each kept line (a paragraph) of `text`; the first line is the headline."""
-    sentences: list[Sentence] = []
-    for paragraph, line in enumerate(lines):
-        if paragraph == 0:
-            spans = [(line.start, line.end)]  # a headline is one sentence, punctuation or not
-        else:
-            spans = split_sentences(text, line.start, line.end, abbreviations)
-        for s, e in spans:
-            sentences.append(Sentence(len(sentences), paragraph, s, e, text[s:e]))
-    return sentences
+    return [Sentence(i, p, s, e, text[s:e])
+            for i, (s, e, p) in enumerate(sentence_spans(text, lines, abbreviations))]
 
 
-def segment_article(text: str, rules: CleaningRules = CleaningRules(),
+class Segmenter:
+    """Cleaning rules and abbreviations prepared once, to segment many articles the same way."""
+
+    def __init__(self, rules: CleaningRules = CleaningRules(), abbreviations: Iterable[str] = ()
+                 ) -> None:
+        self.cleaner = Cleaner(rules)
+        self.abbreviations = frozenset(a.lower().rstrip(".") for a in abbreviations)
+
+    def __call__(self, text: str) -> tuple[list[Sentence], CleaningReport]:
+        """Clean a raw article and split it into sentences with offsets into `text`."""
+        kept, report = clean_lines(split_lines(text), self.cleaner)
+        return segment_lines(text, kept, self.abbreviations), report
+
+    def spans(self, text: str) -> list[tuple[int, int, int]]:
+        """(start, end, paragraph) of each sentence: what `__call__` finds, without the
+        objects (the prediction path's fast lane)."""
+        kept, _ = clean_lines(split_lines(text), self.cleaner)
+        return sentence_spans(text, kept, self.abbreviations)
+
+
+def segment_article(text: str, rules: CleaningRules | Cleaner = CleaningRules(),
                     abbreviations: Iterable[str] = ()) -> tuple[list[Sentence], CleaningReport]:
-    """Clean a raw article and split it into sentences with offsets into `text`."""
-    kept, report = clean_lines(split_lines(text), rules)
-    extra = frozenset(a.lower().rstrip(".") for a in abbreviations)
-    return segment_lines(text, kept, extra), report
+    """Clean a raw article and split it into sentences with offsets into `text` (pass a
+    `Cleaner` to clean many articles with rules compiled once)."""
+    cleaner = rules if isinstance(rules, Cleaner) else Cleaner(rules)
+    return Segmenter(cleaner.rules, abbreviations)(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 # Tokens are what `str.split` leaves after marks that stand alone get spaces around
 # them and other punctuation becomes a space: C-speed string methods instead of a
@@ -28,12 +28,13 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 # conditions a class cannot express (no word character before, a digit after a
 # currency sign) are checked in `_shape`.
 # Digits are ASCII 0-9 (Unicode \d makes the scan 1.6x slower; other digits stay words).
-# A digit right after a digit, '.' or ',' never starts a number (the lookbehind):
+# A digit right after a digit, '.' or ',' never starts a number (the lookbehind, after
+# the first character so the engine can skip ahead to candidates):
 # `_shape` would leave such a match as it is, and the span it skips holds no other
 # start `_shape` accepts, so the result is unchanged; without it, a long run of digits
 # followed by a letter is retried from every digit, each retry rescanning the run.
 _NUMBER = re.compile(
-    r"(?P<lead>[£$€]|(?<![0-9.,])[0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|p|st|nd|rd|th|s)?(?!\w)"
+    r"(?P<lead>[£$€0-9])(?<![0-9.,][0-9])(?P<body>[0-9,.]*[0-9])?(?P<suf>%|bn|m|k|p|st|nd|rd|th|s)?(?!\w)"
     r"(?=(?P<pc>\s+per\s*cent\b)|(?P<month>\s+" + _MONTH + r"\b))?")
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+$")
 NUMBER_WORDS = frozenset(
@@ -229,6 +230,8 @@ def quote_state(text: str, open_before: bool) -> tuple[bool, int]:
     quote mark while a quotation is already open continues it (BBC style repeats the
     opening mark at each new paragraph of a long quotation).
     """
+    if "\"" not in text and _OPEN_DOUBLE not in text and _CLOSE_DOUBLE not in text:
+        return open_before, 0  # most sentences: three substring scans, no regex
     state = open_before
     stripped = text.lstrip()
     found = _DOUBLE_MARKS.findall(stripped)  # visits the marks only, not every character
@@ -270,6 +273,23 @@ def context_of(record: Any) -> Mapping[str, Any]:
 def text_of(record: Any) -> str:
     """A record's sentence text (a plain string is its own text)."""
     return record if isinstance(record, str) else record["text"]
+
+
+class Batch(NamedTuple):
+    """Records to score, with each one's text and context read out once for every stage."""
+
+    records: Sequence[Any]
+    texts: list[str]
+    contexts: list[Mapping[str, Any]]
+
+    @classmethod
+    def of(cls, records: Sequence[Any]) -> "Batch":
+        if isinstance(records, Batch):
+            return records
+        return cls(records, [text_of(r) for r in records], [context_of(r) for r in records])
+
+    def part(self, lo: int, hi: int) -> "Batch":
+        return Batch(self.records[lo:hi], self.texts[lo:hi], self.contexts[lo:hi])
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..segment import segment_article
+from ..segment import Segmenter
 from . import artifact
 from .artifact import ModelData
 from .decisions import decide, scores_from_decision
-from .features import context_of, is_word_ngram, text_of
+from .features import Batch, context_of, is_word_ngram, text_of
 from .numbers import NumberScorer, blend
-from .records import add_context, output_row
+from .records import contexts, output_rows, with_context
 from .vectorize import WordIndex, batch_columns, batch_ids
 
 # Sentences scored per NumPy pass: large enough to amortise the per-call overhead,
@@ -94,6 +94,7 @@ class Model:
         self._ncols = [self.labels.index(l) for l in view.labels] if view else []
         self._ncoef = np.asarray(view.coef, dtype=np.float64) if view else np.zeros((0, 0))
         self._near: tuple[np.ndarray, np.ndarray] | None = None
+        self._segmenter = Segmenter(data.cleaning, data.abbreviations)
 
     def _neighbour_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """(which features are word n-grams, the gather table for batches with neighbours:
@@ -144,29 +145,31 @@ class Model:
         if n == 1:
             return self._decision_one(texts[0])[None, :]
         out = np.empty((n, len(self.labels)))
-        for lo, hi in _chunks([len(text_of(t)) for t in texts]):
-            out[lo:hi] = self._decision_batch(texts[lo:hi])
+        batch = Batch.of(texts)
+        for lo, hi in _chunks([len(t) for t in batch.texts]):
+            out[lo:hi] = self._decision_batch(batch.part(lo, hi))
         return out
 
-    def _occurrences(self, texts: list[Any]) -> tuple[
+    def _occurrences(self, texts: Batch | list[Any]) -> tuple[
             np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None,
             list[tuple[list[str], list[str]]] | None]:
         """(row, feature id) of every feature occurrence, plus what the number model reads:
         the batch path's id arrays, or else each text's `Analyzer.split` (tokenized once)."""
-        ids = batch_ids(self.spec, self._words, texts)
+        batch = Batch.of(texts)
+        ids = batch_ids(self.spec, self._words, batch)
         if ids is not None:
-            return (*batch_columns(self.spec, self._words, self._vocab, texts, ids), ids, None)
-        splits = [self.spec.split(rec) for rec in texts]
+            return (*batch_columns(self.spec, self._words, self._vocab, batch, ids), ids, None)
+        splits = [self.spec.split(rec) for rec in batch.records]
         return (*self._columns(splits), None, splits)
 
-    def _decision_batch(self, texts: list) -> np.ndarray:
+    def _decision_batch(self, texts: Batch) -> np.ndarray:
         """Scores of one chunk: the sentence model, blended with the number model for
         the labels it scores."""
-        n = len(texts)
+        n = len(texts.texts)
         out = np.tile(self._intercept, (n, 1))
         rows, cols, ids, splits = self._occurrences(texts)
         near = np.zeros((n, 2 * len(self._ncols))) if self._ncols and any(
-            context_of(t) for t in texts) else None
+            texts.contexts) else None
         if len(cols):
             self._add_sentence_scores(out, rows, cols, near)
         if near is not None:
@@ -213,7 +216,7 @@ class Model:
             near[row[starts]] = np.divide(sums[:, L + 2:], norm, out=np.zeros_like(sums[:, L + 2:]),
                                           where=norm > 0)
 
-    def _neighbour_scores(self, texts: list, near: np.ndarray) -> np.ndarray:
+    def _neighbour_scores(self, texts: Batch, near: np.ndarray) -> np.ndarray:
         """(n, neighbour labels) the previous and next sentences add to each record's scores.
 
         A record's neighbour is usually the record beside it in the batch, whose row of
@@ -221,9 +224,8 @@ class Model:
         record) is scored on its own as a plain string.
         """
         k = len(self._ncols)
-        text = [text_of(t) for t in texts]
-        ctxs = [context_of(t) for t in texts]
-        add = np.zeros((len(texts), k))
+        text, ctxs = texts.texts, texts.contexts
+        add = np.zeros((len(texts.texts), k))
         missing: dict[str, list[tuple[int, int]]] = {}
         for side, (key, shift) in enumerate((("prev", -1), ("next", 1))):
             other = [c.get(key) or "" for c in ctxs]
@@ -339,38 +341,45 @@ class Model:
         return out
 
     # -- rows and articles ----------------------------------------------------------
-    def score_rows(self, rows: Sequence[Mapping[str, Any]], text_field: str = "text",
-                   explain: bool = False) -> list[dict[str, Any]]:
-        """Output rows for input rows: each row's fields, then `labels` and `scores`
-        (`records.output_row`), and with `explain` the n-grams behind each label. A
-        row's "context", when it has one, is what the model reads beside its text."""
-        records = [{"text": r[text_field], "context": r["context"]} if r.get("context")
-                   else r[text_field] for r in rows]
+    def predict_rows(self, rows: Iterable[dict[str, Any]], text_field: str = "text",
+                     explain: bool = False) -> list[dict[str, Any]]:
+        """Output rows for input rows (dicts with the text in `text_field`): each row's
+        fields, then `labels` and `scores`, and with `explain` the n-grams behind each
+        label. Rows that carry `article_id` and `index` are read as sentences of their
+        article, with the context the model was trained with (`records.with_context`)."""
+        return self.score_rows(list(with_context(rows, text_field)), text_field, explain)
+
+    def score_rows(self, rows: Sequence[dict[str, Any]], text_field: str = "text",
+                   explain: bool = False, owned: bool = False) -> list[dict[str, Any]]:
+        """`predict_rows` for rows whose "context" is already set (or absent): the step
+        after `with_context`, for callers that batch a stream. With `owned` the rows
+        themselves become the output rows (no copy)."""
+        # a row with the text under "text" is a record as it is (the scorer reads only
+        # "text" and "context"); otherwise a record is made for it
+        records = rows if text_field == "text" else \
+            [{"text": r[text_field], "context": r.get("context")} for r in rows]
         scores = self.predict_scores(records) if records else np.zeros((0, len(self.labels)))
-        out = []
-        for rec, row, s, labels in zip(records, rows, scores, self.labels_of(scores)):
-            o = output_row(row, text_of(rec), labels, s, self.labels)
-            if explain:
-                e = self.explain(rec)
-                o["explanation"] = {l: e[l] for l in o["labels"]}
-            out.append(o)
+        explained = [self.explain(rec) for rec in records] if explain else []
+        out = output_rows(rows, [r[text_field] for r in rows], self.labels_of(scores), scores,
+                          self.labels, owned)
+        for o, e in zip(out, explained):
+            o["explanation"] = {l: e[l] for l in o["labels"]}
         return out
 
     def segment(self, text: str, article_id: str | None = None) -> list[dict[str, Any]]:
         """Clean and segment a raw article exactly as the dataset builder does; each
         sentence with its id, index, offsets, text and article context."""
-        sents, _ = segment_article(text, self.data.cleaning, self.data.abbreviations)
-        recs: list[dict[str, Any]] = [
-            {"article_id": article_id, "index": s.index, "start": s.start, "end": s.end,
-             "text": s.text} for s in sents]
-        add_context(recs)
-        return recs
+        spans = self._segmenter.spans(text)
+        texts = [text[s:e] for s, e, _ in spans]
+        return [{"article_id": article_id, "index": i, "start": s, "end": e, "text": t,
+                 "context": c} for i, ((s, e, _), t, c) in
+                enumerate(zip(spans, texts, contexts(texts, range(len(texts)))))]
 
     def predict_article(self, text: str, article_id: str | None = None,
                         explain: bool = False) -> list[dict[str, Any]]:
         """One row per sentence of a raw article: article_id, index, offsets, text,
         labels and scores."""
-        return self.score_rows(self.segment(text, article_id), explain=explain)
+        return self.score_rows(self.segment(text, article_id), explain=explain, owned=True)
 
 
 def load(spec: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Model:

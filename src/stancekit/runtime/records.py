@@ -4,15 +4,16 @@ A record is what the model scores: a plain string, or a mapping with "text" and
 optional "context" (`Context`). Records of one article get their context from
 `add_context`, the same function for the dataset builder, evaluation and every kind
 of prediction, so a sentence is scored the same way wherever it comes from. Every
-output row is made by `output_row`: one rounding, one rule for empty text.
+output row is made by `output_rows`: one rounding, one rule for empty text.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NotRequired, Sequence, TypedDict, cast
+from typing import Any, Iterable, Iterator, Mapping, NotRequired, Sequence, TypedDict, cast
 
 import numpy as np
 
+from ..errors import DataError
 from .features import quote_state
 
 SCORE_DIGITS = 6  # scores in every output row, rounded once, here
@@ -47,17 +48,70 @@ class SentenceRecord(TypedDict):
 
 def add_context(records: Sequence[SentenceRecord] | Sequence[dict[str, Any]]) -> None:
     """Give each record of one article (in order) its `Context`: neighbours, position
-    and whether a quotation is open when it starts."""
-    open_quote = False
-    for i, r in enumerate(records):
+    and whether a quotation is open when it starts. A record with a "row" (see
+    `with_context`) passes its context on to that row."""
+    texts = [r["text"] for r in records]
+    for r, ctx in zip(records, contexts(texts, [r.get("index") for r in records])):
         r = cast(dict[str, Any], r)  # a SentenceRecord or a plain dict: both take "context"
-        if r.get("index") == 0:
+        r["context"] = ctx
+        if "row" in r:
+            r["row"]["context"] = ctx
+
+
+def contexts(texts: Sequence[str], indices: Sequence[int | None]) -> list[Context]:
+    """The `Context` of each sentence of one article, given in order with its index."""
+    prev, nxt = [""] + list(texts[:-1]), list(texts[1:]) + [""]
+    out: list[Context] = []
+    open_quote = False
+    for text, index, p, n in zip(texts, indices, prev, nxt):
+        if index == 0:
             open_quote = False
         starts_inside = open_quote
-        open_quote, _ = quote_state(r["text"], open_quote)
-        r["context"] = Context(index=r.get("index"), in_quote=bool(starts_inside),
-                               prev=records[i - 1]["text"] if i > 0 else "",
-                               next=records[i + 1]["text"] if i + 1 < len(records) else "")
+        open_quote, _ = quote_state(text, open_quote)
+        out.append({"index": index, "in_quote": starts_inside, "prev": p, "next": n})
+    return out
+
+
+def with_context(rows: Iterable[dict[str, Any]], text_field: str = "text",
+                 name: object = None) -> Iterator[dict[str, Any]]:
+    """The one path from input rows to the records the model scores, streamed.
+
+    Rows that carry `article_id` and `index` (as `stancekit build` writes them) are read
+    as sentences of their article: consecutive rows of one article get that article's
+    context (`add_context`: position, open quotation, neighbours), as in training. Other
+    rows are scored alone. Each row comes back in order with "context" set (or removed);
+    an article's rows must be together and in index order, or a DataError names the line.
+    """
+    group: list[dict[str, Any]] = []
+    finished: set[Any] = set()
+
+    def flush() -> Iterator[dict[str, Any]]:
+        if group:
+            finished.add(group[0]["article_id"])
+            add_context([{"text": r[text_field], "index": r["index"], "row": r} for r in group])
+            yield from group
+            group.clear()
+
+    for n, row in enumerate(rows, 1):
+        aid, index = row.get("article_id"), row.get("index")
+        if aid is None or index is None:
+            yield from flush()
+            row.pop("context", None)
+            yield row
+            continue
+        if isinstance(index, str) and index.isdigit():
+            row["index"] = index = int(index)  # CSV cells are strings
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise DataError(f"must be a sentence number (0 is the headline), got {index!r}",
+                            name, row.get("_line", n), "index")
+        if group and (aid != group[0]["article_id"] or index <= group[-1]["index"]):
+            yield from flush()
+        if aid in finished and not group:
+            raise DataError(f"the rows of article {aid!r} are not together (or not in index "
+                            "order): sort them by article, then index", name,
+                            row.get("_line", n), "article_id")
+        group.append(row)
+    yield from flush()
 
 
 def replaced(record: SentenceRecord, **changes: Any) -> SentenceRecord:
@@ -65,14 +119,24 @@ def replaced(record: SentenceRecord, **changes: Any) -> SentenceRecord:
     return cast(SentenceRecord, {**record, **changes})
 
 
-def output_row(fields: Mapping[str, Any], text: str, labels: Sequence[str],
-               scores: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
-    """An output row: `fields` (input fields passed through, context left out), then
-    `labels` and `scores` rounded to SCORE_DIGITS. Empty text is scored as nothing:
-    no labels and zero scores, wherever it comes from."""
-    row = {k: v for k, v in fields.items() if k != "context"}
-    empty = not text.strip()
-    row["labels"] = [] if empty else list(labels)
-    row["scores"] = {n: 0.0 if empty else round(float(s), SCORE_DIGITS)
-                     for n, s in zip(names, scores)}
-    return row
+def output_rows(fields: Sequence[dict[str, Any]], texts: Sequence[str],
+                labels: Sequence[Sequence[str]], scores: np.ndarray, names: Sequence[str],
+                owned: bool = False) -> list[dict[str, Any]]:
+    """Output rows: each row's `fields` (input fields passed through, context left out),
+    then its `labels` and `scores` rounded to SCORE_DIGITS (once, for the whole batch).
+    Empty text is scored as nothing: no labels and zero scores, wherever it comes from.
+    With `owned`, the `fields` dicts are the caller's to give away and become the rows."""
+    rounded = np.round(np.asarray(scores, dtype=np.float64), SCORE_DIGITS).tolist()
+    zeros = dict.fromkeys(names, 0.0)
+    out = []
+    for row, text, labs, s in zip(fields, texts, labels, rounded):
+        o = row if owned else dict(row)
+        o.pop("context", None)
+        if text and not text.isspace():
+            o["labels"] = list(labs)
+            o["scores"] = dict(zip(names, s))
+        else:
+            o["labels"] = []
+            o["scores"] = dict(zeros)
+        out.append(o)
+    return out

@@ -20,8 +20,7 @@ import numpy as np
 from ..errors import ArtifactError
 from .features import (ASCII_ALONE, ASCII_SPACE, ASCII_WHITESPACE, CONTEXT_RULES, CUE_CLASS,
                        CUE_CLASSES, NUMBER_CLASSES, NUMBER_WORDS, QUANTITY_CLASSES, QUOTE_MARKS,
-                       SEP, Facts, FeatureSpec, batch_text, context_of, is_word_ngram,
-                       split_marked, text_of)
+                       SEP, Batch, Facts, FeatureSpec, batch_text, is_word_ngram, split_marked)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -300,7 +299,7 @@ def _context_columns(index: WordIndex, vocab: Mapping[str, int], tid: np.ndarray
                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The `CONTEXT_RULES` features of every row at once (`features.context_features`
     decides the same rules one sentence at a time)."""
-    ctx = [context_of(t) for t in texts]
+    ctx = Batch.of(texts).contexts
     facts = Facts(marks=np.bincount(row[index.is_quote[tid]], minlength=n),
                   quantity=np.bincount(row[index.is_quantity[tid]], minlength=n) > 0,
                   in_quote=np.array([bool(c.get("in_quote")) for c in ctx], dtype=bool),
@@ -324,7 +323,7 @@ def batch_ids(spec: FeatureSpec, index: WordIndex, texts: Sequence[Any]
     holds SEP."""
     if not spec.batchable:
         return None
-    tid = index.text_ids([text_of(t) for t in texts], spec.number_shapes)
+    tid = index.text_ids(Batch.of(texts).texts, spec.number_shapes)
     if tid is None:
         return None
     if spec.number_shapes:
@@ -343,7 +342,8 @@ def batch_columns(spec: FeatureSpec, index: WordIndex, vocab: Mapping[str, int],
     ngram_rows, ngram_cols = index.ngrams(tid, row)
     rows, cols = [ngram_rows], [ngram_cols]
     if spec.context:
-        r, c = _context_columns(index, vocab, tid, row, texts, len(texts))
+        batch = Batch.of(texts)
+        r, c = _context_columns(index, vocab, tid, row, batch, len(batch.texts))
         rows += r
         cols += c
     return np.concatenate(rows), np.concatenate(cols)
