@@ -327,8 +327,11 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
             source: Iterable[dict] = input_rows(input_path, text_field, input_format)
             if input_path != "-":
                 source = _progress("predicting", " lines")(source)
-            field = "text" if detect(input_path, input_format) == "text" else text_field
-            rows = predict_rows(m, source, field, explain, jobs, batch_size)
+            kind = detect(input_path, input_format)
+            field = "text" if kind == "text" else text_field
+            rows = predict_rows(m, source, field, explain, jobs, batch_size,
+                                "<stdin>" if input_path == "-" else input_path,
+                                2 if kind == "csv" else 1)
         else:
             rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
         for batch in _chunked(rows, 1024):

@@ -131,13 +131,13 @@ def _score(model: Model, batch: list[dict[str, Any]], text_field: str,
 
 
 def predict_rows(model: Model, rows: Iterable[dict[str, Any]], text_field: str = "text",
-                 explain: bool = False, jobs: int = 1, batch_size: int = 4096
-                 ) -> Iterator[dict[str, Any]]:
+                 explain: bool = False, jobs: int = 1, batch_size: int = 4096,
+                 name: object = None, first_line: int = 1) -> Iterator[dict[str, Any]]:
     """Yield one output row per input row, in input order; memory is bounded by the batch
     size. Rows with `article_id` and `index` get their article's context first."""
     if batch_size < 1 or jobs < 1:
         raise ConfigError(f"batch_size and jobs must be at least 1, got {batch_size} and {jobs}")
-    batches = _batches(with_context(rows, text_field), batch_size,
+    batches = _batches(with_context(rows, text_field, name, first_line), batch_size,
                        lambda row: len(row[text_field]))
     if jobs <= 1:
         for batch in batches:

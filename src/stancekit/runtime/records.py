@@ -73,14 +73,15 @@ def contexts(texts: Sequence[str], indices: Sequence[int | None]) -> list[Contex
 
 
 def with_context(rows: Iterable[dict[str, Any]], text_field: str = "text",
-                 name: object = None) -> Iterator[dict[str, Any]]:
+                 name: object = None, first_line: int = 1) -> Iterator[dict[str, Any]]:
     """The one path from input rows to the records the model scores, streamed.
 
     Rows that carry `article_id` and `index` (as `stancekit build` writes them) are read
     as sentences of their article: consecutive rows of one article get that article's
     context (`add_context`: position, open quotation, neighbours), as in training. Other
     rows are scored alone. Each row comes back in order with "context" set (or removed);
-    an article's rows must be together and in index order, or a DataError names the line.
+    an article's rows must be together and in index order, or a DataError names the line
+    (`name` the source, `first_line` the line of its first row; a row's "_line" wins).
     """
     group: list[dict[str, Any]] = []
     finished: set[Any] = set()
@@ -92,7 +93,7 @@ def with_context(rows: Iterable[dict[str, Any]], text_field: str = "text",
             yield from group
             group.clear()
 
-    for n, row in enumerate(rows, 1):
+    for n, row in enumerate(rows, first_line):
         aid, index = row.get("article_id"), row.get("index")
         if aid is None or index is None:
             yield from flush()
