@@ -280,18 +280,24 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
               help="Where to write (default stdout); .parquet writes parquet.")
 @click.option("--text-output", default=None, metavar="FILE",
               help="Also write each article's text (what start/end point into) as JSONL.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table", "parquet"]), default="jsonl",
+              show_default=True, help="Output format (parquet: Dask parts; a single file is "
+                                      "parquet when --output ends in .parquet).")
 @click.option("--explain", is_flag=True, help="Add the n-grams behind each predicted label.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes for large --input files.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --articles and --output DIR: run on a Dask cluster (tcp://host:port, "
+                   "or local:N for N local worker processes; needs the dask extra).")
+@click.option("--partition-mb", default=64, show_default=True, type=click.IntRange(1, 1 << 20),
+              help="With --scheduler: JSONL files larger than this are split into blocks.")
 @click.option("--batch-size", default=4096, show_default=True, type=click.IntRange(min=1))
 @root_option
 def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_format: str,
             article: str | None, articles: bool, source_format: str, id_field: str,
             title_field: str, text_field: str, on_error: str | None, output: str,
-            text_output: str | None, fmt: str, explain: bool, jobs: int, batch_size: int,
-            root: str | None) -> None:
+            text_output: str | None, fmt: str, explain: bool, jobs: int, scheduler: str | None,
+            partition_mb: int, batch_size: int, root: str | None) -> None:
     """Label sentences: TEXT arguments, an --input file, a raw --article, or (--articles)
     every sentence of the article collections given as arguments."""
     import contextlib
@@ -306,7 +312,27 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
                                "FILE, or --articles SOURCE...")
     if text_output and not (articles or article):
         raise click.UsageError("--text-output goes with --article or --articles")
+    if scheduler and not (articles and output != "-"):
+        raise click.UsageError("--scheduler runs --articles SOURCE... into --output DIR")
+    if fmt == "parquet" and not scheduler and not output.lower().endswith(".parquet"):
+        raise click.UsageError("--format parquet is for --scheduler parts; for one file, name "
+                               "--output something.parquet")
     m = load(model, _root(root))
+    if scheduler:
+        from .dask import connect, predict_to_directory
+        with connect(scheduler) as client:
+            summary = predict_to_directory(
+                m, sources(texts, source_format, id_field, title_field, text_field), output,
+                client, "parquet" if fmt == "parquet" else "jsonl", on_error or model_on_error(m),
+                explain, log=lambda msg: click.echo(msg, err=True),
+                block_bytes=partition_mb << 20)
+        click.echo(f"{summary['sentences']} sentences of {summary['articles']} articles in "
+                   f"{summary['partitions']} parts", err=True)
+        if summary["skipped"]:
+            click.echo(f"skipped {sum(summary['skipped'].values())} records: " + ", ".join(
+                f"{k} {v}" for k, v in summary["skipped"].items()), err=True)
+        _out(str(output))
+        return
     rows: Iterable[dict]
     report = None
     texts_sink = text_sink(text_output) if text_output else contextlib.nullcontext(None)

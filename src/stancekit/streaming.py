@@ -213,7 +213,8 @@ class JsonlSink:
 class ParquetSink:
     """Rows as a parquet file, written a batch at a time (flat memory)."""
 
-    def __init__(self, path: Path, labels: Sequence[str], explain: bool = False) -> None:
+    def __init__(self, where: Path | IO[bytes], labels: Sequence[str], explain: bool = False
+                 ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
         self.pa = pa
@@ -223,7 +224,8 @@ class ParquetSink:
         if explain:
             fields.append(("explanation", pa.string()))  # JSON: label -> [[n-gram, weight]]
         self.schema = pa.schema(fields)
-        self.writer = pq.ParquetWriter(str(path), self.schema)
+        self.writer = pq.ParquetWriter(str(where) if isinstance(where, Path) else where,
+                                       self.schema)
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
