@@ -280,9 +280,11 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
               help="Where to write (default stdout); .parquet writes parquet.")
 @click.option("--text-output", default=None, metavar="FILE",
               help="Also write each article's text (what start/end point into) as JSONL.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "table", "parquet"]), default="jsonl",
-              show_default=True, help="Output format (parquet: Dask parts; a single file is "
-                                      "parquet when --output ends in .parquet).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table", "html", "parquet"]),
+              default="jsonl", show_default=True,
+              help="Output format. html: with --article a page (--output FILE), with --articles "
+                   "a page per article and index.html (--output DIR). parquet: Dask parts; a "
+                   "single file is parquet when --output ends in .parquet.")
 @click.option("--explain", is_flag=True, help="Add the n-grams behind each predicted label.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes for large --input files.")
@@ -317,7 +319,16 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
     if fmt == "parquet" and not scheduler and not output.lower().endswith(".parquet"):
         raise click.UsageError("--format parquet is for --scheduler parts; for one file, name "
                                "--output something.parquet")
+    if fmt == "html" and not (article or articles):
+        raise click.UsageError("--format html shows whole articles: use --article FILE or "
+                               "--articles SOURCE...")
+    if fmt == "html" and articles and output == "-":
+        raise click.UsageError("--format html with --articles writes a directory: give --output DIR")
     m = load(model, _root(root))
+    if fmt == "html":
+        _html_pages(m, article, texts if articles else (), output, explain, source_format,
+                    id_field, title_field, text_field, on_error)
+        return
     if scheduler:
         from .dask import connect, predict_to_directory
         with connect(scheduler) as client:
@@ -365,6 +376,37 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
     if report is not None and report.skipped:
         click.echo(f"skipped {sum(report.skipped.values())} records: "
                    + ", ".join(f"{k} {v}" for k, v in report.skipped.items()), err=True)
+
+
+def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str, explain: bool,
+                source_format: str, id_field: str, title_field: str, text_field: str,
+                on_error: str | None) -> None:
+    """`predict --format html`: the article view, one page or a directory of them."""
+    from .read import ReadReport, read_sources
+    from .streaming import model_on_error, read_article_file, sources
+    from .views import article_page, write_article_pages
+    if article:
+        art = read_article_file(Path(article))
+        page = article_page(m, art.id, art.text, m.predict_article(art.text, art.id, explain),
+                            explain)
+        if output == "-":
+            _stdout().write(page)
+        else:
+            from .atomic import write_file
+            write_file(output, page)
+            _out(output)
+        return
+    report = ReadReport()
+    found = _progress("pages", " articles")(read_sources(
+        sources(srcs, source_format, id_field, title_field, text_field), Path("."),
+        on_error or model_on_error(m), report))
+    n = write_article_pages(Path(output), m, ((a.id, a.text, m.predict_article(a.text, a.id, explain))
+                                              for a in found), explain)
+    click.echo(f"{n} article pages and index.html", err=True)
+    if report.skipped:
+        click.echo(f"skipped {sum(report.skipped.values())} records: "
+                   + ", ".join(f"{k} {v}" for k, v in report.skipped.items()), err=True)
+    _out(str(Path(output) / "index.html"))
 
 
 def _chunked(rows: Iterable[dict], n: int) -> Iterator[list[dict]]:
