@@ -87,7 +87,7 @@ def test_stored_metrics_equal_evaluate(workdir: Path, trained: Path, tmp_path: P
     got = json.loads(res.stdout)["at_thresholds"]
     stored = json.loads((trained / "metrics.json").read_text())["test"]
     assert got == stored
-    for png in ("pr_curves.png", "confusion.png", "score_histograms.png"):
+    for png in ("pr_curves.png", "confusion.png", "score_densities.png"):
         data = (out / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
     report = (out / "report.md").read_text()

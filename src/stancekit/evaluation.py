@@ -14,8 +14,8 @@ import numpy as np
 from .annotations import check_labels
 from .atomic import write_file
 from .dataset import label_matrix
-from .errors import ConfigError, DataError, LabelError
-from .metrics import headline_values, pr_curve, summary
+from .errors import ConfigError, DataError, LabelError, OutputError
+from .metrics import average_precision, headline_values, pr_curve, summary
 from .read import read_jsonl_rows
 from .runtime.decisions import decide
 from .runtime.model import Model
@@ -31,6 +31,7 @@ class EvalData:
     records: list[dict[str, Any]]
     Y: np.ndarray
     source: str
+    split: str | None = None   # the split read from a built dataset (None for a JSONL file)
 
 
 def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> EvalData:
@@ -69,7 +70,8 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
         r["article_id"] = r["article_id"] if r["article_id"] is not None else f"line{r['line']}"
         r["index"] = r["index"] if r["index"] is not None else 0
         records.append(r)
-    return EvalData(records, label_matrix(records, labels), str(path))
+    return EvalData(records, label_matrix(records, labels), str(path),
+                    split if path.is_dir() else None)
 
 
 def bootstrap(Y: np.ndarray, P: np.ndarray, groups: Sequence[str], labels: Sequence[str],
@@ -125,7 +127,8 @@ def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot:
         "schema_version": SCHEMA_VERSION,
         "model": {"name": model.metadata.get("name"), "version": model.metadata.get("version"),
                   "path": model.metadata.get("path")},
-        "data": {"source": data.source, "sentences": len(data.records),
+        "data": {"source": data.source, "name": Path(data.source).name, "split": data.split,
+                 "sentences": len(data.records),
                  "articles": len({r["article_id"] for r in data.records}),
                  "stories": len(set(groups))},
         "thresholds": dict(zip(labels, map(float, model.thresholds))),
@@ -134,11 +137,13 @@ def evaluate(model: Model, data: EvalData, against: Model | None = None, n_boot:
         "intervals": bootstrap(data.Y, P, groups, labels, n_boot, seed),
         "pr_curves": {l: pr_curve(scores[:, j], data.Y[:, j]) for j, l in enumerate(labels)},
     }
+    out["average_precision"] = {l: average_precision(c) for l, c in out["pr_curves"].items()}
     if against is not None:
         if list(against.labels) != list(labels):
             raise LabelError(f"--against model labels {against.labels} differ from {labels}")
         Q = decide(against.predict_scores(data.records), against.thresholds, against.exclusive)
         out["against"] = {"model": against.metadata.get("path"),
+                          "name": f"{against.metadata.get('name')} {against.metadata.get('version') or ''}".strip(),
                           "at_thresholds": summary(data.Y, Q, labels, against.exclusive),
                           "difference": paired_bootstrap(data.Y, P, Q, groups, labels, n_boot, seed)}
     out["_scores"], out["_pred"] = scores, P
@@ -160,37 +165,56 @@ def errors_rows(model: Model, data: EvalData, scores: np.ndarray, P: np.ndarray)
     return rows
 
 
-def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir: Path) -> list[Path]:
-    """metrics.json, report.md, errors.jsonl and PNG plots, each written atomically."""
-    from .plots import plot_all
+def report_markdown(result: dict[str, Any], labels: Sequence[str], errors: int,
+                    plots: Sequence[str]) -> str:
+    """report.md: the headline figures, per-label tables with intervals, the comparison."""
     from .cards import metrics_table
-    out_dir.mkdir(parents=True, exist_ok=True)
+    public = {k: v for k, v in result.items() if not k.startswith("_")}
+    m, iv, d = result["at_thresholds"], result["intervals"], public["data"]
+    split = f", {d['split']} split" if d.get("split") else ""
+    lines = [f"# Evaluation of {public['model']['name']} {public['model']['version'] or ''}", "",
+             f"**macro-F1 {m['macro_f1']:.3f}** (95% CI {iv['macro_f1']['low']:.3f}-"
+             f"{iv['macro_f1']['high']:.3f}, bootstrap over {d['stories']} stories), "
+             f"micro-F1 {m['micro_f1']:.3f}, on {d['sentences']} sentences of "
+             f"`{d['source']}`{split}.", "", "## At the model's thresholds", "",
+             metrics_table(m, list(labels)), "",
+             "| label | F1 95% CI | threshold | average precision |", "| --- | --- | --- | --- |"]
+    for l in labels:
+        ci = iv[f"f1/{l}"]
+        lines.append(f"| {l} | {ci['low']:.3f}-{ci['high']:.3f} | {public['thresholds'][l]:.2f} | "
+                     f"{public['average_precision'][l]:.3f} |")
+    lines += ["", "## At 0.5", "", metrics_table(result["at_0.5"], list(labels)), ""]
+    if "against" in public:
+        lines += [f"## Against {public['against']['name']} (`{public['against']['model']}`)", "",
+                  "| figure | difference | 95% CI | verdict |", "| --- | --- | --- | --- |"]
+        for k, diff in public["against"]["difference"].items():
+            lines.append(f"| {k} | {diff['difference']:+.3f} | {diff['low']:+.3f} to "
+                         f"{diff['high']:+.3f} | {diff['verdict']} |")
+        lines.append("")
+    lines += [f"{errors} misclassified sentences are in `errors.jsonl`; plots: "
+              + ", ".join(f"`{p}`" for p in plots) + "; all of it in `report.html`."]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(result: dict[str, Any], model: Model, data: EvalData, out_dir: Path) -> list[Path]:
+    """metrics.json, errors.jsonl, report.md, the PNG figures and report.html (the report
+    with the figures inside, one self-contained file), each written atomically."""
+    from .plots import figures
+    from .views import report_page
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create ({exc.strerror})") from None
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     written = [write_file(out_dir / "metrics.json", json.dumps(public, indent=2, sort_keys=True))]
     errs = errors_rows(model, data, result["_scores"], result["_pred"])
     written.append(write_file(out_dir / "errors.jsonl",
-                           "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errs)))
-    m, iv = result["at_thresholds"], result["intervals"]
-    lines = [f"# Evaluation of {public['model']['name']} {public['model']['version'] or ''}", "",
-             f"**macro-F1 {m['macro_f1']:.3f}** (95% CI {iv['macro_f1']['low']:.3f}-"
-             f"{iv['macro_f1']['high']:.3f}, bootstrap over {public['data']['stories']} stories), "
-             f"micro-F1 {m['micro_f1']:.3f}, on {public['data']['sentences']} sentences of "
-             f"`{public['data']['source']}`.", "", "## At the model's thresholds", "",
-             metrics_table(m, model.labels), "", "| label | F1 95% CI | threshold |",
-             "| --- | --- | --- |"]
-    for l in model.labels:
-        ci = iv[f"f1/{l}"]
-        lines.append(f"| {l} | {ci['low']:.3f}-{ci['high']:.3f} | {public['thresholds'][l]:.2f} |")
-    lines += ["", "## At 0.5", "", metrics_table(result["at_0.5"], model.labels), ""]
-    if "against" in public:
-        lines += ["## Against " + str(public["against"]["model"]), "",
-                  "| figure | difference | 95% CI | verdict |", "| --- | --- | --- | --- |"]
-        for k, d in public["against"]["difference"].items():
-            lines.append(f"| {k} | {d['difference']:+.3f} | {d['low']:+.3f} to {d['high']:+.3f} | "
-                         f"{d['verdict']} |")
-        lines.append("")
-    lines += [f"{len(errs)} misclassified sentences are in `errors.jsonl`; plots: "
-              "`pr_curves.png`, `confusion.png`, `score_histograms.png`."]
-    written.append(write_file(out_dir / "report.md", "\n".join(lines) + "\n"))
-    written.extend(plot_all(result, model, data, out_dir))
+                              "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errs)))
+    pngs = figures(result, model.labels, list(map(float, model.thresholds)), data.Y,
+                   result["_scores"])
+    markdown = report_markdown(result, model.labels, len(errs), list(pngs))
+    written.append(write_file(out_dir / "report.md", markdown))
+    written.extend(write_file(out_dir / name, png) for name, png in pngs.items())
+    written.append(write_file(out_dir / "report.html",
+                              report_page(public, model.labels, pngs, errs[:50], len(errs))))
     return written

@@ -84,3 +84,12 @@ def pr_curve(scores: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
     total = max(int(np.sum(y == 1)), 1)
     return {"threshold": s[last].tolist(), "precision": (tp / np.maximum(tp + fp, 1)).tolist(),
             "recall": (tp / total).tolist()}
+
+
+def average_precision(curve: dict[str, list[float]]) -> float:
+    """Area under the precision-recall steps: sum of (R_n - R_(n-1)) * P_n."""
+    r = np.asarray(curve["recall"], dtype=float)
+    p = np.asarray(curve["precision"], dtype=float)
+    if not len(r):
+        return 0.0
+    return float(np.sum(np.diff(np.r_[0.0, r]) * p))

@@ -142,3 +142,66 @@ def service_page(model: Any) -> str:
     body = (form + f'<div id="sk-result" hidden>{_SHELL}</div>'
             f'<script type="application/json" id="stancekit-service">{script_json(meta)}</script>')
     return _page(f"{info['name']} · stancekit", body, CSP_SERVICE, scripts=("view.js", "service.js"))
+
+
+def _figures_html(pngs: Mapping[str, bytes]) -> str:
+    import base64
+    alt = {"pr_curves.png": "Precision-recall curve per label, with average precision, the "
+                            "prevalence baseline and the tuned threshold",
+           "confusion.png": "Confusion matrix per label, each gold row as shares",
+           "score_densities.png": "Score densities per label for gold yes and gold no, with the threshold",
+           "comparison.png": "F1 per label for both models and the paired difference with its interval"}
+    return "".join(f'<figure><img alt="{html.escape(alt.get(n, n))}" src="data:image/png;base64,'
+                   f'{base64.b64encode(b).decode()}"><figcaption class="sk-note">{html.escape(n)}'
+                   "</figcaption></figure>" for n, b in pngs.items())
+
+
+def _metrics_rows(m: Mapping[str, Any], labels: Sequence[str], extra: Mapping[str, Sequence[str]]
+                  ) -> str:
+    rows = []
+    for l in labels:
+        p = m["per_label"][l]
+        cells = [f"{p['precision']:.3f}", f"{p['recall']:.3f}", f"<b>{p['f1']:.3f}</b>",
+                 str(p["support"]), *extra.get(l, ())]
+        rows.append(f"<tr><td>{html.escape(l)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return "".join(rows)
+
+
+def report_page(result: Mapping[str, Any], labels: Sequence[str], pngs: Mapping[str, bytes],
+                errors: Sequence[Mapping[str, Any]], n_errors: int) -> str:
+    """report.html: the evaluation report with its figures inside (one file to send)."""
+    m, iv, d, mod = result["at_thresholds"], result["intervals"], result["data"], result["model"]
+    title = f"Evaluation of {mod.get('name')} {mod.get('version') or ''}"
+    split = f", {d['split']} split" if d.get("split") else ""
+    extra = {l: (f"{iv[f'f1/{l}']['low']:.3f}-{iv[f'f1/{l}']['high']:.3f}",
+                 f"{result['thresholds'][l]:.2f}", f"{result['average_precision'][l]:.3f}")
+             for l in labels}
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p><b>macro-F1 {m['macro_f1']:.3f}</b> (95% interval {iv['macro_f1']['low']:.3f}-"
+             f"{iv['macro_f1']['high']:.3f}, bootstrap over {d['stories']} stories), micro-F1 "
+             f"{m['micro_f1']:.3f}, on {d['sentences']} sentences of "
+             f"<code>{html.escape(str(d['source']))}</code>{html.escape(split)}.</p>",
+             "<h2>At the model's thresholds</h2><table><tr><th>label</th><th>precision</th>"
+             "<th>recall</th><th>F1</th><th>support</th><th>F1 95% interval</th><th>threshold</th>"
+             f"<th>average precision</th></tr>{_metrics_rows(m, labels, extra)}</table>",
+             "<h2>At 0.5</h2><table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th>"
+             f"<th>support</th></tr>{_metrics_rows(result['at_0.5'], labels, {})}</table>"]
+    if "against" in result:
+        a = result["against"]
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{x['difference']:+.3f}</td><td>{x['low']:+.3f} to "
+            f"{x['high']:+.3f}</td><td class=\"{'sk-better' if x['verdict'] == 'better' else 'sk-worse' if x['verdict'] == 'worse' else ''}\">"
+            f"{html.escape(x['verdict'])}</td></tr>" for k, x in a["difference"].items())
+        parts.append(f"<h2>Against {html.escape(str(a.get('name')))}</h2><table><tr><th>figure</th>"
+                     f"<th>difference</th><th>95% paired interval</th><th>verdict</th></tr>{rows}</table>")
+    parts.append(f"<h2>Figures</h2>{_figures_html(pngs)}")
+    if errors:
+        items = "".join(
+            f"<tr><td>{html.escape(str(e['article_id']))}#{e['index']}</td><td>{html.escape(e['text'])}</td>"
+            f"<td>{html.escape(', '.join(e['gold']) or '-')}</td><td>{html.escape(', '.join(e['predicted']) or '-')}</td></tr>"
+            for e in errors)
+        parts.append(f"<h2>Misclassified sentences</h2><p class=\"sk-note\">The first {len(errors)} "
+                     f"of {n_errors}; all are in <code>errors.jsonl</code>, with the n-grams behind "
+                     "each label.</p><table><tr><th>sentence</th><th>text</th><th>gold</th>"
+                     f"<th>predicted</th></tr>{items}</table>")
+    return _page(title, f'<div class="sk-report">{"".join(parts)}</div>')
