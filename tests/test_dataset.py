@@ -136,7 +136,7 @@ def test_build_cli_writes_dataset_and_card(workdir: Path) -> None:
     assert card["sentences"] == 162 and card["labels"] == ["accusation", "denial", "quote", "statistic"]
     assert sum(s["sentences"] for s in card["splits"].values()) == 162
     assert card["cooccurrence"]["quote"]["denial"] > 0
-    assert (out / "card.md").read_text().startswith("# Dataset card")
+    assert "\n# Dataset card\n" in (out / "README.md").read_text()
     from datasets import load_from_disk
     dd = load_from_disk(str(out / "hf"))
     assert dd["train"].features["labels"].feature.names == card["labels"]

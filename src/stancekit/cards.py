@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 DEFINITIONS = {
     "accusation": "makes or reports a charge that an identifiable agent did something wrong, "
                   "harmful, dishonest or blameworthy",
@@ -13,6 +15,19 @@ DEFINITIONS = {
     "statistic": "states a quantity as a fact: a number that counts or measures something "
                  "(not dates, ages, ordinals or names)",
 }
+
+
+def front_matter(meta: dict[str, Any]) -> str:
+    """A Hugging Face card's YAML metadata block."""
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n"
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return name
+    return "10M<n<100M"
 
 
 def _fmt(x: Any) -> str:
@@ -37,7 +52,22 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
                numbers_top: dict[str, list[tuple[str, float]]] | None = None) -> str:
     """The model card: what it labels, on what data, how well, with which thresholds."""
     labels = list(meta["labels"])
-    out = [f"# Model card: {meta['name']}", "",
+    split, m = next(((s, meta["metrics"][s]) for s in ("test", "validation")
+                     if s in (meta.get("metrics") or {})), (None, None))
+    results = []
+    if m is not None:
+        results = [{"task": {"type": "text-classification",
+                             "name": "Sentence classification of news articles"},
+                    "dataset": {"type": meta["dataset"]["fingerprint"][:12],
+                                "name": f"{meta['name']} sentences", "split": split},
+                    "metrics": [{"type": "f1", "name": "macro-F1", "value": round(m["macro_f1"], 4)}]
+                    + [{"type": "f1", "name": f"F1 {l}", "value": round(m["per_label"][l]["f1"], 4)}
+                       for l in labels]}]
+    header = {"language": ["en"], "library_name": "stancekit", "pipeline_tag": "text-classification",
+              "tags": ["text-classification", "multi-label" if not cfg.labels.exclusive else
+                       "multi-class", "news", "stancekit"],
+              "metrics": ["f1"], "model-index": [{"name": meta["name"], "results": results}]}
+    out = [front_matter(header) + f"# Model card: {meta['name']}", "",
            "TF-IDF features (word n-grams with number shapes and quotation marks, plus article "
            f"context) and a linear model ({cfg.model.type}, C={cfg.model.C}), "
            f"{'exclusive' if cfg.labels.exclusive else 'multi-label, one-vs-rest'}.", "",
@@ -88,7 +118,25 @@ def model_card(cfg: Any, meta: dict[str, Any], top: dict[str, list[tuple[str, fl
 def dataset_card(card: dict[str, Any]) -> str:
     """The dataset card as Markdown, from the JSON card."""
     labels = card["labels"]
-    out = ["# Dataset card", "", f"Fingerprint `{card['fingerprint']}`; "
+    labelled = [s for s in card["splits"] if card["splits"][s]["sentences"]]
+    header = {
+        "language": ["en"], "pretty_name": f"{card.get('name', 'stancekit')} sentences",
+        "task_categories": ["text-classification"],
+        "task_ids": ["multi-label-classification"],
+        "size_categories": [_size_category(card["sentences"])],
+        "tags": ["news", "sentence-classification", "stancekit"],
+        "source_datasets": [str(s) for s in card.get("sources", [])] or ["original"],
+        "dataset_info": {
+            "features": [{"name": "article_id", "dtype": "string"},
+                         {"name": "index", "dtype": "int32"}, {"name": "text", "dtype": "string"},
+                         {"name": "labels", "sequence": {"class_label": {
+                             "names": {i: l for i, l in enumerate(labels)}}}},
+                         {"name": "story", "dtype": "string"}, {"name": "split", "dtype": "string"}],
+            "splits": [{"name": s, "num_examples": card["splits"][s]["sentences"]} for s in labelled]},
+        "configs": [{"config_name": "default",
+                     "data_files": [{"split": s, "path": f"hf/{s}/*.arrow"} for s in labelled]}],
+    }
+    out = [front_matter(header) + "# Dataset card", "", f"Fingerprint `{card['fingerprint']}`; "
            f"{card['articles']} articles, {card['sentences']} sentences.", "",
            "## Counts per split and label", "",
            "| split | articles | sentences | " + " | ".join(labels) + " | none |",

@@ -6,6 +6,7 @@ that need them, so `stancekit predict` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -158,9 +159,17 @@ def train(config: str | None, overrides: tuple[str, ...], as_json: bool, repro: 
         raise click.UsageError("CONFIG is required (or --check-repro ARTIFACT)")
     cfg = load_config(config, overrides)
     if cv:
-        _cross_validate(cfg, _seed_list(seeds), as_json, log)
+        seed_list = _seed_list(seeds)
+        with _recorded(cfg, "train --cv") as rec:
+            _cross_validate(cfg, seed_list, as_json, log, rec)
         return
-    result = run(cfg, log, _progress("weak labels"))
+    from .runtime.artifact import check_writable
+    check_writable(cfg.resolve(cfg.output.dir), cfg.output.name)  # fail before logging a run
+    with _recorded(cfg, "train") as rec:
+        result = run(cfg, log, _progress("weak labels"))
+        rec.update(dataset_fingerprint=result.dataset.fingerprint if result.dataset else None,
+                   metrics=result.metrics, timings=result.timings, artifact=str(result.path),
+                   artifact_version=result.version, model=result.name)
     if as_json:
         _out(json.dumps({"artifact": str(result.path), "name": result.name,
                                "version": result.version, "metrics": result.metrics}))
@@ -191,12 +200,33 @@ def _seed_list(text: str | None) -> tuple[int, ...]:
     return seeds
 
 
+def _recorded(cfg: Config, command: str) -> Any:
+    """The run log record of a run of `cfg` (under its output directory)."""
+    from . import runs
+    ctx = click.get_current_context()
+    tracking = cfg.tracking.mlflow
+    rec = runs.record(cfg.resolve(cfg.output.dir), command, dict(ctx.params), cfg.base_dir,
+                      (tracking.uri, tracking.experiment) if tracking.uri else None)
+    return _with_config(rec, cfg)
+
+
+@contextlib.contextmanager
+def _with_config(rec: Any, cfg: Config) -> Iterator[Any]:
+    from . import runs
+    with rec as run:
+        conf = cfg.to_dict()
+        run.update(config_name=cfg.output.name, config=conf, config_hash=runs.config_hash(conf),
+                   seed=cfg.seed, model=cfg.output.name)
+        yield run
+
+
 def _cross_validate(cfg: Config, seeds: tuple[int, ...], as_json: bool,
-                    log: Callable[[str], None]) -> None:
+                    log: Callable[[str], None], rec: Any) -> None:
     """`train --cv`: pooled out-of-fold metrics per split seed, and their mean."""
     from .cards import metrics_table
     from .training import cross_validate
     result = cross_validate(cfg, seeds, log, _progress("weak labels"))
+    rec.update(metrics=result)
     if as_json:
         _out(json.dumps(result))
         return
@@ -229,12 +259,28 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
     """Score MODEL on DATA (a built dataset or a sentence JSONL) with intervals."""
     from .evaluation import evaluate as run, read_eval_data, write_reports
     from .runtime import load
+    from . import runs
     m = load(model, _root(root))
     other = load(against, _root(root)) if against else None
     ed = read_eval_data(Path(data), m.labels, split)
-    result = run(m, ed, other, n_boot, seed)
-    if output:
-        write_reports(result, m, ed, Path(output))
+    mconf = _model_config(m)
+    tracking = (mconf.get("tracking") or {}).get("mlflow") or {}
+    log_root = Path(_root(root)) if m.path is None or not m.path.parent.parent.is_dir() \
+        else m.path.parent.parent
+    with runs.record(log_root, "evaluate", dict(click.get_current_context().params), ".",
+                     (tracking["uri"], tracking.get("experiment") or "stancekit")
+                     if tracking.get("uri") else None) as rec:
+        rec.update(model=m.metadata.get("name"), config_name=m.metadata.get("name"),
+                   config=mconf, config_hash=runs.config_hash(mconf), artifact=str(m.path),
+                   artifact_version=m.metadata.get("version"),
+                   dataset_fingerprint=runs.data_fingerprint(ed.records))
+        result = run(m, ed, other, n_boot, seed)
+        rec.update(metrics={k: v for k, v in result.items() if k in (
+            "at_thresholds", "at_0.5", "intervals", "average_precision", "data", "against")},
+            eval_data=runs.eval_record(ed.Y, result["_pred"], [r["story"] for r in ed.records],
+                                       m.labels, runs.data_fingerprint(ed.records)))
+        if output:
+            write_reports(result, m, ed, Path(output))
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     if as_json:
         _out(json.dumps(public, sort_keys=True))
@@ -409,6 +455,15 @@ def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str,
     _out(str(Path(output) / "index.html"))
 
 
+def _model_config(m: Any) -> dict[str, Any]:
+    """The resolved config a model was trained with ({} when it has none)."""
+    import yaml
+    if m.path is None or not (m.path / "config.yaml").is_file():
+        return {}
+    data = yaml.safe_load((m.path / "config.yaml").read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
 def _chunked(rows: Iterable[dict], n: int) -> Iterator[list[dict]]:
     batch: list[dict] = []
     for row in rows:
@@ -465,6 +520,90 @@ def list_(root: str | None) -> None:
     from .runtime.artifact import list_artifacts
     for a in list_artifacts(Path(_root(root))):
         _out(f"{a['name']:<24} {' '.join(a['versions'])}")
+
+
+@cli.group(invoke_without_command=True, cls=StancekitGroup)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run, a line each.")
+@click.option("--config", "config_name", default=None, help="Only runs of this config (output.name).")
+@click.option("--model", default=None, help="Only runs of this model name.")
+@click.option("--command", "command", type=click.Choice(["train", "train --cv", "evaluate"]),
+              default=None, help="Only runs of this command.")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only runs started on or after.")
+@root_option
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool, config_name: str | None, model: str | None,
+         command: str | None, since: str | None, root: str | None) -> None:
+    """The run log: every train, train --cv and evaluate under the artifact root."""
+    ctx.obj = Path(_root(root))
+    if ctx.invoked_subcommand is not None:
+        return
+    import datetime as dt
+    from . import runs as log
+    start = None
+    if since:
+        try:
+            start = dt.datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc).timestamp()
+        except ValueError:
+            raise click.BadParameter(f"expected YYYY-MM-DD, got {since!r}", param_hint="--since") from None
+    rows = log.list_runs(ctx.obj, command, config_name, model, start)
+    if as_json:
+        for r in rows:
+            r.pop("eval_data", None)
+            _out(json.dumps(r, sort_keys=True, default=str))
+        return
+    _out(f"{'run':<13}{'started (UTC)':<18}{'command':<12}{'status':<10}{'model':<24}"
+         f"{'macro-F1':>9}  data")
+    for r in rows:
+        f1 = log._metric_values(r).get("macro_f1")
+        started = dt.datetime.fromtimestamp(r["started"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        model_name = f"{r.get('model') or '-'} {r.get('artifact_version') or ''}".strip()
+        _out(f"{r['run_id']:<13}{started:<18}{r['command']:<12}{r['status']:<10}"
+             f"{model_name[:23]:<24}{(f'{f1:.3f}' if f1 is not None else '-'):>9}  "
+             f"{(r.get('dataset_fingerprint') or '-')[:12]}")
+
+
+@runs.command(name="show")
+@click.argument("run_id")
+@click.pass_obj
+def runs_show(root: Path, run_id: str) -> None:
+    """Print one run as JSON (predictions of an evaluation left out)."""
+    from . import runs as log
+    r = log.get_run(root, run_id)
+    r.pop("eval_data", None)
+    _out(json.dumps(r, indent=2, sort_keys=True, default=str))
+
+
+@runs.command(name="diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.pass_obj
+def runs_diff(root: Path, a: str, b: str, as_json: bool, n_boot: int) -> None:
+    """What differs between runs A and B: config keys, data, metrics (B - A), and the paired
+    story bootstrap when both evaluated the same data."""
+    from . import runs as log
+    d = log.diff(log.get_run(root, a), log.get_run(root, b), n_boot)
+    if as_json:
+        _out(json.dumps(d, indent=2, sort_keys=True, default=str))
+        return
+    _out(f"A {d['a']}  B {d['b']}")
+    fp = d["dataset_fingerprint"]
+    _out("data       " + ("same" if fp["a"] == fp["b"] else f"{str(fp['a'])[:12]} -> {str(fp['b'])[:12]}"))
+    _out("config     " + ("same" if not d["config"] else f"{len(d['config'])} settings differ"))
+    for k, v in d["config"].items():
+        _out(f"  {k}: {json.dumps(v['a'], default=str)} -> {json.dumps(v['b'], default=str)}")
+    _out("metrics")
+    for k, v in d["metrics"].items():
+        a_, b_, ch = v["a"], v["b"], v["change"]
+        _out(f"  {k:<16} {('-' if a_ is None else f'{a_:.3f}'):>7} -> "
+             f"{('-' if b_ is None else f'{b_:.3f}'):>7}  {('' if ch is None else f'{ch:+.3f}')}")
+    if d.get("paired"):
+        _out("paired story bootstrap (B - A, 95%)")
+        for k, v in d["paired"].items():
+            _out(f"  {k:<16} {v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] {v['verdict']}")
+    elif d.get("paired_note"):
+        _out(d["paired_note"])
 
 
 @cli.command()

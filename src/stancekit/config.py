@@ -224,6 +224,22 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class MlflowConfig:
+    """Where to log runs in MLflow as well (the `mlflow` extra): a tracking URI (`file:...`,
+    `sqlite:///...`, `http://...`) and an experiment name."""
+
+    uri: str | None = None
+    experiment: str = "stancekit"
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Experiment tracking beyond the run log every run writes under the artifact root."""
+
+    mlflow: MlflowConfig = MlflowConfig()
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where artifacts go: <dir>/<name>/v<N>/."""
 
@@ -248,6 +264,7 @@ class Config:
     numbers: NumbersConfig = NumbersConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()
     search: SearchConfig = SearchConfig()
+    tracking: TrackingConfig = TrackingConfig()
     output: OutputConfig = OutputConfig()
     base_dir: str = "."
 
@@ -396,6 +413,11 @@ def _check_values(cfg: Config, source: str | None) -> None:
         raise bad("search.n_iter", cfg.search.n_iter, "must be at least 1")
     if cfg.search.folds < 2:
         raise bad("search.folds", cfg.search.folds, "must be at least 2")
+    if cfg.tracking.mlflow.uri:
+        import importlib.util
+        if importlib.util.find_spec("mlflow") is None:
+            raise ConfigError("'tracking.mlflow.uri' is set but MLflow is not installed: pip "
+                              "install 'stancekit[mlflow]'", source, key="tracking.mlflow.uri")
     try:
         check_name(cfg.output.name)
     except StancekitError as exc:

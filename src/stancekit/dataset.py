@@ -53,6 +53,8 @@ class SentenceDataset:
     cleaning: CleaningReport = field(default_factory=CleaningReport)
     reading: ReadReport = field(default_factory=ReadReport)
     fingerprint: str = ""
+    name: str = "stancekit-dataset"    # the config's output.name
+    sources: tuple[str, ...] = ()      # the files it was built from
 
     def split(self, name: str) -> list[SentenceRecord]:
         """The records of one split, in article order."""
@@ -325,6 +327,9 @@ def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _ident
     assign_splits(per_article, cfg)
     records = [r for recs in per_article for r in recs]
     _check_label_support(records, cfg)
-    ds = SentenceDataset(records, tuple(cfg.labels.names), cleaning, reading)
+    sources = tuple(str(p) for p in (*cfg.data.gold, *cfg.data.label_studio, *cfg.data.doccano)) \
+        + tuple(s.path for s in cfg.data.articles)
+    ds = SentenceDataset(records, tuple(cfg.labels.names), cleaning, reading,
+                         name=cfg.output.name, sources=sources)
     ds.fingerprint = fingerprint(records)
     return ds

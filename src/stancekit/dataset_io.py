@@ -36,7 +36,8 @@ def card(ds: SentenceDataset) -> dict[str, Any]:
     stories: dict[str, set[str]] = {}
     for r in ds.records:
         stories.setdefault(r["story"], set()).add(r["article_id"])
-    return {"fingerprint": ds.fingerprint, "labels": labels, "articles": len(per_article),
+    return {"name": ds.name, "sources": list(ds.sources),
+            "fingerprint": ds.fingerprint, "labels": labels, "articles": len(per_article),
             "sentences": len(ds.records), "splits": splits, "cooccurrence": co,
             "sentences_per_article": {"min": sizes[0], "median": median(sizes), "max": sizes[-1]},
             "cleaning": ds.cleaning.as_dict(), "reading": ds.reading.as_dict(),
@@ -96,5 +97,5 @@ def save_dataset(ds: SentenceDataset, out_dir: Path) -> Path:
         c = card(ds)
         (tmp / "card.json").write_text(json.dumps(c, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
-        (tmp / "card.md").write_text(dataset_card(c), encoding="utf-8")
+        (tmp / "README.md").write_text(dataset_card(c), encoding="utf-8")
     return out_dir
