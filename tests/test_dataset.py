@@ -93,7 +93,7 @@ GOOD = '{"article_id": "a", "index": 0, "text": "Head", "labels": []}\n'
      r"g.jsonl:2: field 'labels': unknown label 'rumour'"),
     (GOOD + '{"article_id": "a", "index": 1, "labels": []}\n', r"g.jsonl:2: field 'text': missing field"),
     (GOOD + '{"article_id": "a", "index": 3, "text": "x", "labels": []}\n',
-     r"g.jsonl:2: field 'index': expected index 1"),
+     r"g.jsonl:1: field 'index': article 'a' is annotated in part \(sentences 0, 3\)"),
     (GOOD + '{"article_id": "a", "index": 1, "text": "x", "labels": [}\n', r"g.jsonl:2: invalid JSON"),
     (GOOD.encode() + b'{"article_id": "a", "index": 1, "text": "\xff", "labels": []}\n',
      r"g.jsonl:2: not valid UTF-8"),

@@ -89,13 +89,23 @@ class ArticleSource:
 
 
 @dataclass(frozen=True)
+class AnnotationSource:
+    """An annotation tool's export, and the field that holds each task's text (Label
+    Studio: a key of `data`; doccano and Prodigy: a key of each record)."""
+
+    path: str
+    text_field: str = "text"
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where articles and annotations come from, and what to do with bad records."""
 
     articles: tuple[ArticleSource, ...] = ()
     gold: tuple[str, ...] = ()
-    label_studio: tuple[str, ...] = ()
-    doccano: tuple[str, ...] = ()
+    label_studio: tuple[AnnotationSource, ...] = ()
+    doccano: tuple[AnnotationSource, ...] = ()
+    prodigy: tuple[AnnotationSource, ...] = ()
     on_error: Literal["raise", "skip"] = "raise"
     gold_requires_article: bool = False
 
@@ -329,7 +339,7 @@ def _convert(value: Any, tp: Any, where: str, source: str | None) -> Any:
             raise ConfigError(f"'{where}' must be a mapping, got {value!r}", source, key=where)
         return {str(k): _convert(v, args[1], f"{where}.{k}", source) for k, v in value.items()}
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if tp is ArticleSource and isinstance(value, str):
+        if tp in (ArticleSource, AnnotationSource) and isinstance(value, str):
             value = {"path": value}
         return _build(tp, value, where, source)
     if tp is Any:

@@ -19,17 +19,18 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .annotations import (GoldSentence, SpanTask, project_spans, read_doccano, read_gold,
-                          read_label_studio)
+from .annotations import (GoldSentence, ImportCounts, project_spans, read_doccano, read_gold,
+                          read_label_studio, read_prodigy, resolve_labels)
 from .clean import CleaningReport
 from .config import ArticleSource, Config
 from .errors import DataError, LabelError, TrainingError
 from .read import Article, ReadReport, iter_articles, read_sources
 from .rules import weak_labels
-from .runtime.records import SentenceRecord, add_context
+from .runtime.records import SentenceRecord, add_context, fully_labelled
 from .segment import Segmenter, Sentence
 
 SPLITS = ("train", "validation", "test")
+UNLABELLED = "unlabelled"   # the split of a dataset built without annotations
 
 
 def label_matrix(records: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> np.ndarray:
@@ -67,10 +68,14 @@ class SentenceDataset:
 
 
 def _record(aid: str, index: int, text: str, labels: Iterable[str], source: str,
-            sent: Sentence | None) -> SentenceRecord:
-    return {"article_id": aid, "index": index, "text": text, "labels": sorted(labels),
-            "source": source, "paragraph": sent.paragraph if sent else None,
-            "start": sent.start if sent else None, "end": sent.end if sent else None}
+            sent: Sentence | None, known: Iterable[str] | None = None) -> SentenceRecord:
+    rec: SentenceRecord = {
+        "article_id": aid, "index": index, "text": text, "labels": sorted(labels),
+        "source": source, "paragraph": sent.paragraph if sent else None,
+        "start": sent.start if sent else None, "end": sent.end if sent else None}
+    if known is not None:
+        rec["known"] = sorted(known)
+    return rec
 
 
 def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sentence]
@@ -86,9 +91,27 @@ def _align_gold(article: Article, gold: list[GoldSentence], sentences: list[Sent
         end = pos + len(g.text)
         para = next((p for s, e, p in para_of if s <= pos < e), None)
         out.append(_record(g.article_id, g.index, g.text, g.labels, "gold",
-                           Sentence(g.index, para if para is not None else -1, pos, end, g.text)))
+                           Sentence(g.index, para if para is not None else -1, pos, end, g.text),
+                           g.known))
         cursor = end
     return out
+
+
+def _partial_gold(article: Article, gold: list[GoldSentence], sentences: list[Sentence]
+                  ) -> list[SentenceRecord]:
+    """An article annotated in part: every sentence of it (for context), the annotated ones
+    with their labels, the others known for no label (they train nothing)."""
+    by_index = {g.index: g for g in gold}
+    for g in gold:
+        if g.index >= len(sentences) or " ".join(sentences[g.index].text.split()) != \
+                " ".join(g.text.split()):
+            found = sentences[g.index].text[:60] if g.index < len(sentences) else "nothing"
+            raise DataError(f"sentence {g.index} of article {article.id!r} is {found!r}, the "
+                            f"annotation says {g.text[:60]!r}: the article or its cleaning rules "
+                            "changed since the sentences were chosen", g.path, g.line, "index")
+    return [_record(article.id, s.index, s.text, by_index[s.index].labels if s.index in by_index
+                    else (), "gold", s, by_index[s.index].known if s.index in by_index else ())
+            for s in sentences]
 
 
 def _segment(article: Article, segmenter: Segmenter, report: CleaningReport) -> list[Sentence]:
@@ -104,10 +127,11 @@ def _articles(cfg: Config, sources: Iterable[ArticleSource], reading: ReadReport
 
 
 def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmenter,
-                  cleaning: CleaningReport
-                  ) -> list[list[SentenceRecord]]:
-    """Records of every gold article: sentence JSONL first, then span exports."""
+                  cleaning: CleaningReport, reading: ReadReport) -> list[list[SentenceRecord]]:
+    """Records of every annotated article: sentence-level gold (JSONL, and tool exports
+    whose units name an article and sentence), then span and text-level annotations."""
     labels = cfg.labels.names
+    policy = cfg.annotation.annotators
     out: list[list[SentenceRecord]] = []
     seen: dict[str, str] = {}
 
@@ -116,30 +140,85 @@ def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmente
             raise DataError(f"article {aid!r} is annotated twice (also in {seen[aid]})", where)
         seen[aid] = where
 
+    sentence_gold: dict[str, list[GoldSentence]] = {}
     for path in cfg.data.gold:
         for aid, gold in read_gold(cfg.resolve(path), labels).items():
             claim(aid, f"{gold[0].path}:{gold[0].line}")
-            art = articles.get(aid)
-            if art is not None:
-                out.append(_align_gold(art, gold, _segment(art, segmenter, cleaning)))
-            elif cfg.data.gold_requires_article:
-                raise DataError(f"no raw article with id {aid!r}", gold[0].path, gold[0].line,
-                                "article_id")
-            else:
-                out.append([_record(aid, g.index, g.text, g.labels, "gold", None) for g in gold])
-    tasks: list[SpanTask] = []
-    for path in cfg.data.label_studio:
-        tasks.extend(read_label_studio(cfg.resolve(path), labels))
-    for path in cfg.data.doccano:
-        tasks.extend(read_doccano(cfg.resolve(path), labels))
-    for task in tasks:
-        claim(task.article_id, f"{task.path}:{task.where}")
-        art = Article(task.article_id, task.text, task.path, task.where)
-        sents = _segment(art, segmenter, cleaning)
-        projected = project_spans(task, sents, cfg.annotation.min_overlap, cfg.annotation.annotators)
-        out.append([_record(task.article_id, s.index, s.text, lab, "gold", s)
-                    for s, lab in zip(sents, projected)])
+            sentence_gold[aid] = gold
+    counts = ImportCounts()
+    units = []
+    for reader, sources in ((read_label_studio, cfg.data.label_studio),
+                            (read_doccano, cfg.data.doccano), (read_prodigy, cfg.data.prodigy)):
+        for src in sources:
+            units.extend(reader(cfg.resolve(src.path), labels, src.text_field, counts))
+    for key, n in counts.left_out.items():
+        reading.skipped[key] += n
+    sentence_units: dict[str, list[GoldSentence]] = {}
+    for u in units:
+        if u.index is not None:  # one sentence of an article
+            got = resolve_labels(u.labels, policy) if u.labels is not None else None
+            if got is None:
+                raise DataError("a sentence unit with spans: annotate sentences with choices, "
+                                "or whole articles with spans", u.path, u.where)
+            if u.article_id not in sentence_units:
+                claim(u.article_id, f"{u.path}:{u.where}")
+            sentence_units.setdefault(u.article_id, []).append(GoldSentence(
+                u.article_id, u.index, u.text, got, u.path, u.where,
+                tuple(sorted(u.known)) if u.known is not None else None))
+            continue
+        claim(u.article_id, f"{u.path}:{u.where}")
+        if u.spans is not None:
+            art = Article(u.article_id, u.text, u.path, u.where)
+            sents = _segment(art, segmenter, cleaning)
+            projected = project_spans(u.spans, u.text, sents, cfg.annotation.min_overlap,
+                                      policy, u.path, u.where)
+            out.append([_record(u.article_id, s.index, s.text, lab, "gold", s)
+                        for s, lab in zip(sents, projected)])
+        else:  # labels of the whole text: one unit, as annotated
+            out.append([_record(u.article_id, 0, u.text, resolve_labels(u.labels or (), policy),
+                                "gold", None, sorted(u.known) if u.known is not None else None)])
+    for aid, gold in sentence_units.items():
+        gold.sort(key=lambda g: g.index)
+        for a, b in zip(gold, gold[1:]):
+            if a.index == b.index:
+                raise DataError(f"sentence {a.index} of article {aid!r} is annotated twice "
+                                f"(also at {a.path}:{a.line})", b.path, b.line, "index")
+        sentence_gold[aid] = gold
+    for aid, gold in sentence_gold.items():
+        out.append(_article_records(cfg, aid, gold, articles.get(aid), segmenter, cleaning,
+                                    whole=aid not in sentence_units))
     return out
+
+
+def _article_records(cfg: Config, aid: str, gold: list[GoldSentence], art: Article | None,
+                     segmenter: Segmenter, cleaning: CleaningReport, whole: bool
+                     ) -> list[SentenceRecord]:
+    """One article's records from its sentence-level gold: complete (offsets from the raw
+    article when there is one) or annotated in part (the raw article gives the rest).
+    `whole`: gold in the annotation guide's format, which annotates whole articles, so
+    sentences 0..n-1 are the article (their own segmentation, located in the raw text)."""
+    indices = [g.index for g in gold]
+    contiguous = indices == list(range(len(gold)))
+    complete = contiguous and all(g.known is None for g in gold)
+    if art is not None:
+        sents = _segment(art, segmenter, cleaning)
+        if complete and (whole or len(gold) == len(sents) or not _matches(gold, sents)):
+            return _align_gold(art, gold, sents)
+        return _partial_gold(art, gold, sents)
+    if cfg.data.gold_requires_article:
+        raise DataError(f"no raw article with id {aid!r}", gold[0].path, gold[0].line, "article_id")
+    if not contiguous:
+        raise DataError(f"article {aid!r} is annotated in part (sentences "
+                        f"{', '.join(map(str, indices[:8]))}{' ...' if len(indices) > 8 else ''}): "
+                        "its other sentences come from the raw article; list it under "
+                        "data.articles", gold[0].path, gold[0].line, "index")
+    return [_record(aid, g.index, g.text, g.labels, "gold", None, g.known) for g in gold]
+
+
+def _matches(gold: list[GoldSentence], sents: list[Sentence]) -> bool:
+    """Whether gold sentences are this segmentation's sentences at their indices."""
+    return all(g.index < len(sents) and " ".join(sents[g.index].text.split()) ==
+               " ".join(g.text.split()) for g in gold)
 
 
 _WORDS = re.compile(r"\w+")
@@ -284,8 +363,11 @@ def fingerprint(records: Sequence[SentenceRecord]) -> str:
     """sha256 over every record's identity, text, labels, source and split assignment."""
     h = hashlib.sha256()
     for r in records:
-        h.update(json.dumps([r["article_id"], r["index"], r["text"], r["labels"], r["source"],
-                             r["split"], r["fold"]], ensure_ascii=False).encode("utf-8"))
+        items: list[Any] = [r["article_id"], r["index"], r["text"], r["labels"], r["source"],
+                            r["split"], r["fold"]]
+        if r.get("known") is not None:  # only then: datasets of complete gold keep their prints
+            items.append(r["known"])
+        h.update(json.dumps(items, ensure_ascii=False).encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()
 
@@ -298,7 +380,7 @@ def _check_label_support(records: list[SentenceRecord], cfg: Config) -> None:
                              "remove it from labels.names or set labels.missing_positive: skip")
     if cfg.labels.exclusive:
         for r in records:
-            if r["source"] == "gold" and len(r["labels"]) != 1:
+            if fully_labelled(r) and len(r["labels"]) != 1:
                 raise LabelError(f"exclusive label sets need exactly one label per sentence; "
                                  f"{r['article_id']}#{r['index']} has {r['labels']}")
 
@@ -307,16 +389,20 @@ def _identity(items: Iterable) -> Iterable:
     return items
 
 
-def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _identity
-                  ) -> SentenceDataset:
-    """Read, clean, segment, label and split everything the config names."""
+def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _identity,
+                  allow_unlabelled: bool = False) -> SentenceDataset:
+    """Read, clean, segment, label and split everything the config names. With
+    `allow_unlabelled`, a config with articles and no annotations gives an unlabelled
+    sentence dataset (split "unlabelled"), for `suggest` and annotation tools."""
     cleaning, reading = CleaningReport(), ReadReport()
     articles = _articles(cfg, cfg.data.articles, reading)
     segmenter = Segmenter(cfg.cleaning, cfg.segmentation.abbreviations)
-    per_article = _gold_records(cfg, articles, segmenter, cleaning)
+    per_article = _gold_records(cfg, articles, segmenter, cleaning, reading)
+    if not per_article and allow_unlabelled and articles:
+        return _unlabelled(cfg, articles, segmenter, cleaning, reading)
     if not per_article:
-        raise TrainingError("the config names no annotated data (data.gold, data.label_studio "
-                            "or data.doccano)")
+        raise TrainingError("the config names no annotated data (data.gold, data.label_studio, "
+                            "data.doccano or data.prodigy)")
     for recs in per_article:
         add_context(recs)
     if cfg.weak_labels.enabled:
@@ -327,9 +413,30 @@ def build_dataset(cfg: Config, progress: Callable[[Iterable], Iterable] = _ident
     assign_splits(per_article, cfg)
     records = [r for recs in per_article for r in recs]
     _check_label_support(records, cfg)
-    sources = tuple(str(p) for p in (*cfg.data.gold, *cfg.data.label_studio, *cfg.data.doccano)) \
-        + tuple(s.path for s in cfg.data.articles)
     ds = SentenceDataset(records, tuple(cfg.labels.names), cleaning, reading,
-                         name=cfg.output.name, sources=sources)
+                         name=cfg.output.name, sources=_sources(cfg))
+    ds.fingerprint = fingerprint(records)
+    return ds
+
+
+def _sources(cfg: Config) -> tuple[str, ...]:
+    exports = (*cfg.data.label_studio, *cfg.data.doccano, *cfg.data.prodigy)
+    return tuple(cfg.data.gold) + tuple(s.path for s in exports) + \
+        tuple(s.path for s in cfg.data.articles)
+
+
+def _unlabelled(cfg: Config, articles: dict[str, Article], segmenter: Segmenter,
+                cleaning: CleaningReport, reading: ReadReport) -> SentenceDataset:
+    """Every sentence of the articles, with context and no label known."""
+    records: list[SentenceRecord] = []
+    for art in articles.values():
+        recs = [_record(art.id, s.index, s.text, (), "unlabelled", s, ())
+                for s in _segment(art, segmenter, cleaning)]
+        add_context(recs)
+        for r in recs:
+            r["story"], r["split"], r["fold"] = art.id, "unlabelled", -1
+        records.extend(recs)
+    ds = SentenceDataset(records, tuple(cfg.labels.names), cleaning, reading,
+                         name=cfg.output.name, sources=_sources(cfg))
     ds.fingerprint = fingerprint(records)
     return ds

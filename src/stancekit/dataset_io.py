@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from .atomic import atomic_dir
 from .cards import dataset_card
-from .dataset import SPLITS, SentenceDataset
+from .dataset import SPLITS, UNLABELLED, SentenceDataset
 from .errors import ArtifactError
 from .runtime.records import SentenceRecord
 
@@ -19,7 +19,7 @@ def card(ds: SentenceDataset) -> dict[str, Any]:
     """Counts per split and label, co-occurrence, sentences per article, cleaning, fingerprint."""
     labels = list(ds.labels)
     splits = {}
-    for s in SPLITS:
+    for s in _splits(ds):
         recs = ds.split(s)
         c = Counter(l for r in recs for l in r["labels"])
         splits[s] = {"articles": len({r["article_id"] for r in recs}), "sentences": len(recs),
@@ -48,6 +48,10 @@ def card(ds: SentenceDataset) -> dict[str, Any]:
                               {r["article_id"]: r for r in ds.records}.items()}}
 
 
+def _splits(ds: SentenceDataset) -> tuple[str, ...]:
+    return (UNLABELLED,) if ds.records and ds.records[0]["split"] == UNLABELLED else SPLITS
+
+
 def to_hf(ds: SentenceDataset) -> Any:
     """The records as a DatasetDict with `labels` a list of ClassLabel."""
     from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
@@ -57,10 +61,13 @@ def to_hf(ds: SentenceDataset) -> Any:
         "labels": Sequence(ClassLabel(names=list(ds.labels))), "source": Value("string"),
         "story": Value("string"), "split": Value("string"), "fold": Value("int32"),
         "in_quote": Value("bool"), "prev": Value("string"), "next": Value("string"),
+        "known": Sequence(Value("string")),
     })
     out = {}
-    for s in SPLITS:
+    for s in _splits(ds):
         rows = [_flat(r) for r in ds.split(s)]
+        for row in rows:  # in the Arrow table, every label known is spelled out
+            row["known"] = list(ds.labels) if row["known"] is None else row["known"]
         cols = {k: [row[k] for row in rows] for k in features}
         out[s] = Dataset.from_dict(cols, features=features)
     return DatasetDict(out)
@@ -73,7 +80,7 @@ def _flat(r: SentenceRecord) -> dict[str, Any]:
             "source": r["source"], "story": r["story"],
             "split": r["split"], "fold": r["fold"],
             "in_quote": bool(ctx.get("in_quote")), "prev": ctx.get("prev", ""),
-            "next": ctx.get("next", "")}
+            "next": ctx.get("next", ""), "known": r.get("known")}
 
 
 def save_dataset(ds: SentenceDataset, out_dir: Path) -> Path:
@@ -93,7 +100,10 @@ def save_dataset(ds: SentenceDataset, out_dir: Path) -> Path:
         to_hf(ds).save_to_disk(str(tmp / "hf"))
         with (tmp / "sentences.jsonl").open("w", encoding="utf-8") as fh:
             for r in ds.records:
-                fh.write(json.dumps(_flat(r), ensure_ascii=False) + "\n")
+                row = _flat(r)
+                if row["known"] is None:  # only sentences annotated in part say what is known
+                    del row["known"]
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         c = card(ds)
         (tmp / "card.json").write_text(json.dumps(c, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")

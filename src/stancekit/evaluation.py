@@ -61,11 +61,15 @@ def read_eval_data(path: Path, labels: Sequence[str], split: str = "test") -> Ev
         aid = row.get("article_id")
         checked.append({"article_id": None if aid is None else str(aid), "index": row.get("index"),
                         "text": row["text"], "labels": row["labels"], "_line": n,
-                        "story": str(row.get("story", aid if aid is not None else f"line{n}"))})
-    if not checked:
-        raise DataError("no sentences to evaluate", path)
+                        "story": str(row.get("story", aid if aid is not None else f"line{n}")),
+                        "_partial": row.get("known") is not None or row.get("source") not in
+                        (None, "gold")})
+    if not checked or all(c["_partial"] for c in checked):
+        raise DataError("no sentences to evaluate (none with every label annotated)", path)
     records = []
     for r in with_context(checked, "text", path):
+        if r.pop("_partial"):  # context for its neighbours, but not all its labels are known
+            continue
         r["line"] = r.pop("_line")
         r["article_id"] = r["article_id"] if r["article_id"] is not None else f"line{r['line']}"
         r["index"] = r["index"] if r["index"] is not None else 0

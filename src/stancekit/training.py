@@ -27,7 +27,7 @@ from .runtime import artifact
 from .runtime.artifact import ModelData
 from .runtime.decisions import decide, tune_thresholds
 from .runtime.model import Model
-from .runtime.records import SentenceRecord, replaced
+from .runtime.records import SentenceRecord, fully_labelled, replaced
 
 Log = Callable[[str], None]
 
@@ -67,12 +67,18 @@ def _weights(records: list[SentenceRecord], cfg: Config, labels: tuple[str, ...]
     """Per-sentence, per-label training weights: gold 1; a rule-labelled sentence
     `weak_labels.weight` for the labels it has a rule for and 0 for the others (a rule
     that did not run says nothing about its label). None when every record is gold."""
-    if all(r["source"] == "gold" for r in records):
+    if all(fully_labelled(r) for r in records):
         return None
     weak = np.array([cfg.weak_labels.weight if l in cfg.weak_labels.rules else 0.0
                      for l in labels])
     gold = np.ones(len(labels))
-    return np.array([gold if r["source"] == "gold" else weak for r in records])
+
+    def row(r: SentenceRecord) -> np.ndarray:
+        if r["source"] != "gold":
+            return weak
+        known = r.get("known")  # annotated in part: the labels it speaks about, weight 1
+        return gold if known is None else np.array([1.0 if l in known else 0.0 for l in labels])
+    return np.array([row(r) for r in records])
 
 
 def trainable_labels(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> tuple[str, ...]:
@@ -101,7 +107,7 @@ def _fit(cfg: Config, ds: SentenceDataset, records: list[SentenceRecord],
 def cv_scores(cfg: Config, ds: SentenceDataset, records: list[SentenceRecord],
               labels: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the gold records over the dataset's story-grouped folds."""
-    gold_idx = [i for i, r in enumerate(records) if r["source"] == "gold"]
+    gold_idx = [i for i, r in enumerate(records) if fully_labelled(r)]
     folds = sorted({records[i]["fold"] for i in gold_idx})
     labels = labels or ds.labels
     scores = np.zeros((len(gold_idx), len(labels)))
@@ -164,7 +170,7 @@ def _versions() -> dict[str, str]:
 
 def evaluate_split(model: Model, ds: SentenceDataset, split: str) -> dict[str, Any] | None:
     """Metrics of a loaded model on one split of a dataset (None when the split is empty)."""
-    recs = [r for r in ds.records if r["split"] == split and r["source"] == "gold"]
+    recs = [r for r in ds.records if r["split"] == split and fully_labelled(r)]
     if not recs:
         return None
     P = decide(model.predict_scores(recs), model.thresholds, model.exclusive)
@@ -195,7 +201,7 @@ def fit_model(cfg: Config, ds: SentenceDataset, log: Log = _quiet) -> Fitted:
     timings["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
     mode = cfg.thresholds.tune
-    val = [r for r in ds.split("validation") if r["source"] == "gold"]
+    val = [r for r in ds.split("validation") if fully_labelled(r)]
     val_scores = clf.predict_proba(val) if val else None
     if not cfg.labels.exclusive and mode != "none":
         if mode == "validation":
@@ -250,7 +256,7 @@ def cross_validate(cfg: Config, seeds: Iterable[int] = (), log: Log = _quiet,
 
 def _cv_split(cfg: Config, ds: SentenceDataset, log: Log) -> dict[str, Any]:
     """Pooled out-of-fold metrics of the gold sentences over the dataset's story folds."""
-    gold = [r for r in ds.records if r["source"] == "gold"]
+    gold = [r for r in ds.records if fully_labelled(r)]
     folds = sorted({r["fold"] for r in gold})
     if len(folds) < 2:
         raise TrainingError(f"cross-validation needs at least 2 folds with gold articles, got "
@@ -327,7 +333,7 @@ def check_parity(clf: StanceClassifier, model: Model, records: list[SentenceReco
 def _parity_records(ds: SentenceDataset) -> list[SentenceRecord]:
     """The validation sentences, or (without a validation split) test or training ones."""
     for split in ("validation", "test", "train"):
-        recs = [r for r in ds.split(split) if r["source"] == "gold"]
+        recs = [r for r in ds.split(split) if fully_labelled(r)]
         if recs:
             return recs[:2000]
     return []

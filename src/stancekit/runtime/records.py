@@ -44,6 +44,13 @@ class SentenceRecord(TypedDict):
     split: NotRequired[str]     # train, validation or test
     fold: NotRequired[int]      # cross-validation fold; -1 for rule-labelled articles
     line: NotRequired[int]      # line of the file it was read from (evaluation data)
+    known: NotRequired[list[str] | None]  # labels annotated (None: all); [] for context only
+
+
+def fully_labelled(record: Mapping[str, Any]) -> bool:
+    """A gold sentence whose every label is known: what metrics, thresholds and folds use.
+    (Sentences of an article annotated in part train only the labels they know.)"""
+    return record["source"] == "gold" and record.get("known") is None
 
 
 def add_context(records: Sequence[SentenceRecord] | Sequence[dict[str, Any]]) -> None:
