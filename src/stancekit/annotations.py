@@ -216,7 +216,8 @@ def read_label_studio(path: Path, allowed: Sequence[str], text_field: str = "tex
         raise DataError("expected a Label Studio JSON export (a list of tasks, from Export > "
                         "JSON or JSON-MIN); found " + ("a JSON object" if text.lstrip()[:1] == "{"
                                                        else "something else"), path, 1)
-    out = []
+    out: list[Unit] = []
+    minimal: dict[str, int] = {}  # JSON-MIN: one record per annotation; same id, same task
     for where, task in items:
         if not isinstance(task, dict):
             raise DataError(f"Label Studio: each task must be an object, got {type(task).__name__}",
@@ -225,6 +226,17 @@ def read_label_studio(path: Path, allowed: Sequence[str], text_field: str = "tex
             unit = _ls_full_task(task, allowed, text_field, path, where, counts)
         else:
             unit = _ls_min_task(task, allowed, text_field, path, where)
+            at = minimal.get(unit.article_id)
+            if at is not None:
+                prev = out[at]
+                if prev.text != unit.text or (prev.spans is None) != (unit.spans is None):
+                    raise DataError(f"Label Studio JSON-MIN: id {unit.article_id!r} appears with a "
+                                    "different text or kind of annotation", path, where)
+                out[at] = Unit(prev.article_id, prev.text, prev.path, prev.where, prev.index,
+                               spans=None if prev.spans is None else prev.spans + (unit.spans or ()),
+                               labels=None if prev.labels is None else prev.labels + (unit.labels or ()))
+                continue
+            minimal[unit.article_id] = len(out)
         if unit is not None:
             out.append(unit)
     return out

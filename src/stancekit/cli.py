@@ -108,7 +108,7 @@ def build(config: str, overrides: tuple[str, ...], output: str | None) -> None:
     from .config import load_config
     from .dataset import build_dataset
     cfg = load_config(config, overrides)
-    ds = build_dataset(cfg, _progress("reading"))
+    ds = build_dataset(cfg, _progress("reading"), allow_unlabelled=True)
     out = Path(output) if output else cfg.resolve(cfg.output.dir) / "datasets" / \
         f"{cfg.output.name}-{ds.fingerprint[:12]}"
     save_dataset(ds, out)
