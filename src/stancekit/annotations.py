@@ -226,7 +226,8 @@ def read_label_studio(path: Path, allowed: Sequence[str], text_field: str = "tex
             unit = _ls_full_task(task, allowed, text_field, path, where, counts)
         else:
             unit = _ls_min_task(task, allowed, text_field, path, where)
-            at = minimal.get(unit.article_id)
+            key = f"{task['id']}" if "id" in task else f"{unit.article_id}\x00{unit.index}"
+            at = minimal.get(key)
             if at is not None:
                 prev = out[at]
                 if prev.text != unit.text or (prev.spans is None) != (unit.spans is None):
@@ -236,7 +237,7 @@ def read_label_studio(path: Path, allowed: Sequence[str], text_field: str = "tex
                                spans=None if prev.spans is None else prev.spans + (unit.spans or ()),
                                labels=None if prev.labels is None else prev.labels + (unit.labels or ()))
                 continue
-            minimal[unit.article_id] = len(out)
+            minimal[key] = len(out)
         if unit is not None:
             out.append(unit)
     return out
@@ -386,15 +387,16 @@ def read_doccano(path: Path, allowed: Sequence[str], text_field: str = "text",
         index = _position(row.get("index"), path, n)
         spans = tuple(tuple(s) for s in per_user.values()) if per_user else None
         lab = (frozenset(labels or ()),) if spans is None else None
-        prev = by_id.get(aid)
+        key = aid if index is None else f"{aid}\x00{index}"  # a sentence, or a whole text
+        prev = by_id.get(key)
         if prev is None:
-            by_id[aid] = Unit(aid, text, str(path), n, index, spans=spans if spans else
+            by_id[key] = Unit(aid, text, str(path), n, index, spans=spans if spans else
                               (None if lab else ((),)), labels=lab)
-            order.append(aid)
+            order.append(key)
             continue
         if prev.text != text:
             raise DataError(f"id {aid!r} appears with a different text", path, n, "text")
-        by_id[aid] = Unit(aid, text, prev.path, prev.where, prev.index,
+        by_id[key] = Unit(aid, text, prev.path, prev.where, prev.index,
                           spans=(prev.spans or ()) + (spans or ()) if prev.spans is not None else None,
                           labels=(prev.labels or ()) + (lab or ()) if prev.labels is not None else None)
     return [by_id[a] for a in order]

@@ -45,6 +45,13 @@ def _out(text: str) -> None:
     click.echo(text, file=_stdout())
 
 
+def _skipped(counts: Any) -> None:
+    """Say on stderr which records were skipped (on_error: skip), by reason."""
+    if counts:
+        click.echo(f"skipped {sum(counts.values())} records: "
+                   + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+
+
 def _root(root: str | None) -> str:
     import os
     return root or os.environ.get("STANCEKIT_ARTIFACTS", "artifacts")
@@ -89,6 +96,27 @@ class StancekitGroup(click.Group):
             _err(f"internal error: {exc.__class__.__name__}: {exc} (rerun with STANCEKIT_DEBUG=1 "
                  "for the traceback, and please report it)")
             raise click.exceptions.Exit(3) from None
+
+
+def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """How --articles sources and --input files are read (predict and suggest)."""
+    for option in reversed((
+            click.option("--input-format", type=click.Choice(["auto", *INPUT_FORMATS]),
+                         default="auto", show_default=True,
+                         help="Format of --input (auto: by suffix)."),
+            click.option("--source-format", type=click.Choice(SOURCE_FORMATS), default="auto",
+                         show_default=True,
+                         help="Format of --articles sources (auto: by suffix or content)."),
+            click.option("--id-field", default="id", show_default=True,
+                         help="Article id field (--articles)."),
+            click.option("--title-field", default="title", show_default=True,
+                         help="Headline field (--articles); '' for none."),
+            click.option("--text-field", default="text", show_default=True),
+            click.option("--on-error", type=click.Choice(["raise", "skip"]), default=None,
+                         help="An unreadable article record: stop (raise) or count and skip "
+                              "it (default: the model's data.on_error)."))):
+        f = option(f)
+    return f
 
 
 @click.group(cls=StancekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -306,22 +334,12 @@ def evaluate(model: str, data: str, split: str, output: str | None, as_json: boo
 @click.option("--input", "input_path", default=None, metavar="FILE|-",
               help="Sentences: JSONL with a text field, CSV with a text column, or one a line. "
                    "Rows with article_id and index are read with their article's context.")
-@click.option("--input-format", type=click.Choice(["auto", *INPUT_FORMATS]), default="auto",
-              show_default=True, help="Format of --input (auto: by suffix).")
 @click.option("--article", "article", default=None, type=click.Path(dir_okay=False),
               help="A raw article file (text or HTML), cleaned and segmented as the builder does.")
 @click.option("--articles", "articles", is_flag=True,
               help="The arguments are article sources: files, directories, globs or URLs "
                    "(txt, html, jsonl, csv, json, parquet).")
-@click.option("--source-format", type=click.Choice(SOURCE_FORMATS), default="auto",
-              show_default=True, help="Format of --articles sources (auto: by suffix or content).")
-@click.option("--id-field", default="id", show_default=True, help="Article id field (--articles).")
-@click.option("--title-field", default="title", show_default=True,
-              help="Headline field (--articles); '' for none.")
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default=None,
-              help="An unreadable article record: stop (raise) or count and skip it "
-                   "(default: the model's data.on_error).")
+@source_options
 @click.option("--output", default="-", metavar="FILE",
               help="Where to write (default stdout); .parquet writes parquet.")
 @click.option("--text-output", default=None, metavar="FILE",
@@ -385,9 +403,7 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
                 block_bytes=partition_mb << 20)
         click.echo(f"{summary['sentences']} sentences of {summary['articles']} articles in "
                    f"{summary['partitions']} parts", err=True)
-        if summary["skipped"]:
-            click.echo(f"skipped {sum(summary['skipped'].values())} records: " + ", ".join(
-                f"{k} {v}" for k, v in summary["skipped"].items()), err=True)
+        _skipped(summary["skipped"])
         _out(str(output))
         return
     rows: Iterable[dict]
@@ -419,9 +435,8 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
             rows = predict_rows(m, ({"text": t} for t in texts), "text", explain, 1, batch_size)
         for batch in _chunked(rows, 1024):
             sink.write(batch)
-    if report is not None and report.skipped:
-        click.echo(f"skipped {sum(report.skipped.values())} records: "
-                   + ", ".join(f"{k} {v}" for k, v in report.skipped.items()), err=True)
+    if report is not None:
+        _skipped(report.skipped)
 
 
 def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str, explain: bool,
@@ -449,10 +464,77 @@ def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str,
     n = write_article_pages(Path(output), m, ((a.id, a.text, m.predict_article(a.text, a.id, explain))
                                               for a in found), explain)
     click.echo(f"{n} article pages and index.html", err=True)
-    if report.skipped:
-        click.echo(f"skipped {sum(report.skipped.values())} records: "
-                   + ", ".join(f"{k} {v}" for k, v in report.skipped.items()), err=True)
+    _skipped(report.skipped)
     _out(str(Path(output) / "index.html"))
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("sources", nargs=-1)
+@click.option("--articles", "articles", is_flag=True,
+              help="The arguments are article sources (as for predict --articles).")
+@click.option("--input", "input_path", default=None, metavar="FILE",
+              help="Sentence rows (JSONL or CSV; a built dataset's sentences.jsonl): rows with "
+                   "article_id and index are read with their article's context.")
+@click.option("--n", "n", required=True, type=click.IntRange(min=1),
+              help="How many sentences (or articles) to hand out.")
+@click.option("--strategy", type=click.Choice(["uncertainty", "margin", "diverse", "random"]),
+              default="uncertainty", show_default=True,
+              help="How to choose: the model's uncertainty, the label nearest its threshold, "
+                   "uncertainty spread over stories, or at random.")
+@click.option("--format", "fmt", type=click.Choice(["label-studio", "doccano", "prodigy", "jsonl"]),
+              default="jsonl", show_default=True,
+              help="Import format of the annotation tool (label-studio also writes "
+                   "label-config.xml beside --output).")
+@click.option("--unit", type=click.Choice(["sentence", "article"]), default="sentence",
+              show_default=True, help="Hand out sentences, or whole articles with every "
+                                      "sentence pre-annotated as a span (needs --articles).")
+@click.option("--labelled", "labelled", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="Never choose what this file names: gold JSONL, a dataset's "
+                                   "sentences.jsonl, an earlier suggest output or its export "
+                                   "(repeatable).")
+@click.option("--output", required=True, metavar="FILE", help="Where to write the tasks.")
+@click.option("--seed", default=0, show_default=True, help="Seed of --strategy random.")
+@source_options
+@root_option
+def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: str | None,
+            n: int, strategy: str, fmt: str, unit: str, labelled: tuple[str, ...], output: str,
+            seed: int, input_format: str, source_format: str, id_field: str, title_field: str,
+            text_field: str, on_error: str | None, root: str | None) -> None:
+    """The next sentences worth labelling, pre-annotated with MODEL's labels, in the
+    import format of an annotation tool."""
+    from .read import ReadReport, read_sources
+    from .runtime import load
+    from .streaming import input_rows, model_on_error, sources as article_sources
+    from .suggest import Tally, read_labelled, suggest as choose, write_records
+    from .runtime.records import with_context
+    if articles == bool(input_path) or (input_path and sources) or (articles and not sources):
+        raise click.UsageError("give --articles SOURCE... or --input FILE")
+    if unit == "article" and not articles:
+        raise click.UsageError("--unit article hands out whole articles: use --articles SOURCE...")
+    m = load(model, _root(root))
+    done = read_labelled(Path(p) for p in labelled)
+    tally, report = Tally(), ReadReport()
+    if articles:
+        found = _progress("scoring", " articles")(read_sources(
+            article_sources(sources, source_format, id_field, title_field, text_field),
+            Path("."), on_error or model_on_error(m), report))
+        records = choose(m, n, strategy, fmt, articles=found, unit=unit, seed=seed,
+                         labelled=done, tally=tally)
+    else:
+        rows = with_context(input_rows(str(input_path), text_field, input_format), text_field,
+                            input_path)
+        if text_field != "text":
+            rows = ({**r, "text": r[text_field]} for r in rows)
+        records = choose(m, n, strategy, fmt, rows=_progress("scoring", " lines")(rows),
+                         seed=seed, labelled=done, tally=tally)
+    written = write_records(Path(output), records, fmt, m.labels, unit)
+    what = "articles" if unit == "article" else "sentences"
+    click.echo(f"{len(records)} {what} chosen by {strategy} from {tally.candidates} "
+               f"(left out as labelled: {tally.labelled})", err=True)
+    _skipped(report.skipped)
+    for path in written:
+        _out(str(path))
 
 
 def _model_config(m: Any) -> dict[str, Any]:

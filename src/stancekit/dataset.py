@@ -163,8 +163,7 @@ def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmente
             if u.article_id not in sentence_units:
                 claim(u.article_id, f"{u.path}:{u.where}")
             sentence_units.setdefault(u.article_id, []).append(GoldSentence(
-                u.article_id, u.index, u.text, got, u.path, u.where,
-                tuple(sorted(u.known)) if u.known is not None else None))
+                u.article_id, u.index, u.text, got, u.path, u.where, _known(u.known, labels)))
             continue
         claim(u.article_id, f"{u.path}:{u.where}")
         if u.spans is not None:
@@ -175,8 +174,9 @@ def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmente
             out.append([_record(u.article_id, s.index, s.text, lab, "gold", s)
                         for s, lab in zip(sents, projected)])
         else:  # labels of the whole text: one unit, as annotated
+            known = _known(u.known, labels)
             out.append([_record(u.article_id, 0, u.text, resolve_labels(u.labels or (), policy),
-                                "gold", None, sorted(u.known) if u.known is not None else None)])
+                                "gold", None, list(known) if known is not None else None)])
     for aid, gold in sentence_units.items():
         gold.sort(key=lambda g: g.index)
         for a, b in zip(gold, gold[1:]):
@@ -188,6 +188,11 @@ def _gold_records(cfg: Config, articles: dict[str, Article], segmenter: Segmente
         out.append(_article_records(cfg, aid, gold, articles.get(aid), segmenter, cleaning,
                                     whole=aid not in sentence_units))
     return out
+
+
+def _known(known: frozenset[str] | None, labels: Sequence[str]) -> tuple[str, ...] | None:
+    """The labels an annotation speaks about, sorted; None when that is every label."""
+    return None if known is None or set(labels) <= known else tuple(sorted(known))
 
 
 def _article_records(cfg: Config, aid: str, gold: list[GoldSentence], art: Article | None,
