@@ -237,6 +237,7 @@ def test_unlabelled_build_feeds_suggest(tmp_path: Path, trained: Path) -> None:
     (["--strategy", "best"], "--strategy"),
     (["--labelled", "bad.jsonl"], "bad.jsonl:2"),
     (["--output", "missing/dir/tasks.json"], "missing/dir/tasks.json"),
+    (["--focus", "sarcasm"], "focus label 'sarcasm' is not one of the model's labels"),
 ])
 def test_bad_requests_are_one_line_errors(tmp_path: Path, trained: Path, args: list[str],
                                           message: str) -> None:
@@ -256,19 +257,23 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, trained: Path, args: l
     assert not (tmp_path / "out.jsonl").exists()
 
 
-@pytest.mark.parametrize("strategy", ["uncertainty", "margin", "diverse"])
+@pytest.mark.parametrize("strategy, focus", [("uncertainty", None), ("margin", None),
+                                             ("diverse", None), ("uncertainty", ["denial"])])
 def test_streamed_choice_equals_choosing_from_everything(
-        trained: Path, monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+        trained: Path, monkeypatch: pytest.MonkeyPatch, strategy: str,
+        focus: list[str] | None) -> None:
     """Candidates scored in small batches and kept in a bounded heap give the same
-    choice as ranking every candidate at once."""
+    choice as ranking every candidate at once (with --focus, on that label's scores)."""
     import stancekit.suggest as sg
     model = stancekit.load(trained)
     rows = [r for p in sorted((ROOT / "data/articles").glob("*.txt"))
             for r in model.segment(p.read_text(), p.stem)]
     scored = model.score_rows([dict(r) for r in rows])
     S = np.array([[r["scores"][l] for l in model.labels] for r in scored])
+    cols = [model.labels.index(l) for l in focus] if focus else list(range(len(model.labels)))
     whole = [(scored[i]["article_id"], scored[i]["index"]) for i in
-             select(scored, sg.value_of(strategy, S, model.thresholds), 12, strategy)]
+             select(scored, sg.value_of(strategy, S[:, cols], model.thresholds[cols]), 12,
+                    strategy)]
     monkeypatch.setattr(sg, "_BATCH", 7)
-    streamed = sg.choose_sentences(model, [dict(r) for r in rows], 12, strategy)
+    streamed = sg.choose_sentences(model, [dict(r) for r in rows], 12, strategy, focus=focus)
     assert [(r["article_id"], r["index"]) for r in streamed] == whole

@@ -493,14 +493,17 @@ def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str,
               metavar="FILE", help="Never choose what this file names: gold JSONL, a dataset's "
                                    "sentences.jsonl, an earlier suggest output or its export "
                                    "(repeatable).")
+@click.option("--focus", "focus", multiple=True, metavar="LABEL",
+              help="Measure usefulness on these labels only (repeatable; default all).")
 @click.option("--output", required=True, metavar="FILE", help="Where to write the tasks.")
 @click.option("--seed", default=0, show_default=True, help="Seed of --strategy random.")
 @source_options
 @root_option
 def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: str | None,
-            n: int, strategy: str, fmt: str, unit: str, labelled: tuple[str, ...], output: str,
-            seed: int, input_format: str, source_format: str, id_field: str, title_field: str,
-            text_field: str, on_error: str | None, root: str | None) -> None:
+            n: int, strategy: str, fmt: str, unit: str, labelled: tuple[str, ...],
+            focus: tuple[str, ...], output: str, seed: int, input_format: str,
+            source_format: str, id_field: str, title_field: str, text_field: str,
+            on_error: str | None, root: str | None) -> None:
     """The next sentences worth labelling, pre-annotated with MODEL's labels, in the
     import format of an annotation tool."""
     from .read import ReadReport, read_sources
@@ -520,14 +523,14 @@ def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: st
             article_sources(sources, source_format, id_field, title_field, text_field),
             Path("."), on_error or model_on_error(m), report))
         records = choose(m, n, strategy, fmt, articles=found, unit=unit, seed=seed,
-                         labelled=done, tally=tally)
+                         labelled=done, tally=tally, focus=focus)
     else:
         rows = with_context(input_rows(str(input_path), text_field, input_format), text_field,
                             input_path)
         if text_field != "text":
             rows = ({**r, "text": r[text_field]} for r in rows)
         records = choose(m, n, strategy, fmt, rows=_progress("scoring", " lines")(rows),
-                         seed=seed, labelled=done, tally=tally)
+                         seed=seed, labelled=done, tally=tally, focus=focus)
     written = write_records(Path(output), records, fmt, m.labels, unit)
     what = "articles" if unit == "article" else "sentences"
     click.echo(f"{len(records)} {what} chosen by {strategy} from {tally.candidates} "

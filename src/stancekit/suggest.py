@@ -73,6 +73,18 @@ def value_of(strategy: str, scores: np.ndarray, thresholds: np.ndarray) -> np.nd
     return margin(scores, thresholds) if strategy == "margin" else uncertainty(scores, thresholds)
 
 
+def focus_columns(labels: Sequence[str], focus: Sequence[str] | None) -> list[int]:
+    """The score columns a strategy looks at: every label, or only the `focus` ones (the
+    labels where more annotation still pays)."""
+    if not focus:
+        return list(range(len(labels)))
+    unknown = [l for l in focus if l not in labels]
+    if unknown:
+        raise ConfigError(f"focus label {unknown[0]!r} is not one of the model's labels "
+                          f"({', '.join(labels)})")
+    return [list(labels).index(l) for l in dict.fromkeys(focus)]
+
+
 # -- choosing ------------------------------------------------------------------------------
 
 def select(rows: Sequence[Mapping[str, Any]], value: np.ndarray, n: int,
@@ -261,12 +273,15 @@ def _scored_batches(model: Model, rows: Iterable[dict[str, Any]]
 
 def choose_sentences(model: Model, rows: Iterable[dict[str, Any]], n: int,
                      strategy: str = "uncertainty", seed: int = 0,
-                     labelled: Labelled | None = None, tally: Tally | None = None
-                     ) -> list[dict[str, Any]]:
+                     labelled: Labelled | None = None, tally: Tally | None = None,
+                     focus: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The `n` sentences to annotate next (scored output rows, most useful first), from
-    rows whose context is set; labelled and empty ones are never chosen."""
+    rows whose context is set; labelled and empty ones are never chosen. With `focus`,
+    only those labels' scores measure how useful a sentence is."""
     labelled, tally = labelled or Labelled(), tally if tally is not None else Tally()
-    value_of(strategy, np.zeros((0, len(model.labels))), model.thresholds)  # checks the name
+    cols = focus_columns(model.labels, focus)
+    thresholds = model.thresholds[cols]
+    value_of(strategy, np.zeros((0, len(cols))), thresholds)  # checks the name
     best = _Best(pool_size(strategy, n), strategy, seed)
 
     def fresh() -> Iterator[dict[str, Any]]:
@@ -278,7 +293,7 @@ def choose_sentences(model: Model, rows: Iterable[dict[str, Any]], n: int,
                 yield r
 
     for out, S in _scored_batches(model, fresh()):
-        for row, v in zip(out, value_of(strategy, S, model.thresholds)):
+        for row, v in zip(out, value_of(strategy, S[:, cols], thresholds)):
             best.offer(float(v), row)
     kept = best.items()
     pool = [r for _, r in kept]
@@ -287,12 +302,15 @@ def choose_sentences(model: Model, rows: Iterable[dict[str, Any]], n: int,
 
 def choose_articles(model: Model, articles: Iterable[Article], n: int,
                     strategy: str = "uncertainty", seed: int = 0,
-                    labelled: Labelled | None = None, tally: Tally | None = None
+                    labelled: Labelled | None = None, tally: Tally | None = None,
+                    focus: Sequence[str] | None = None
                     ) -> list[tuple[Article, list[dict[str, Any]]]]:
     """The `n` whole articles to annotate next, by their sentences' mean value, each with
     its scored sentences; articles with a labelled sentence are never chosen."""
     labelled, tally = labelled or Labelled(), tally if tally is not None else Tally()
-    value_of(strategy, np.zeros((0, len(model.labels))), model.thresholds)
+    cols = focus_columns(model.labels, focus)
+    thresholds = model.thresholds[cols]
+    value_of(strategy, np.zeros((0, len(cols))), thresholds)
     best = _Best(pool_size(strategy, n), strategy, seed)
     for art in articles:
         if labelled.has_article(art.id):
@@ -303,8 +321,8 @@ def choose_articles(model: Model, articles: Iterable[Article], n: int,
             continue
         tally.candidates += 1
         out, S = next(_scored_batches(model, rows))  # one article fits in a batch's memory
-        v = float(value_of(strategy if strategy != "diverse" else "uncertainty", S,
-                           model.thresholds).mean())
+        v = float(value_of(strategy if strategy != "diverse" else "uncertainty", S[:, cols],
+                           thresholds).mean())
         best.offer(v, (art, out))
     kept = best.items()
     heads = [{"article_id": a.id, "text": " ".join(r["text"] for r in rows[:3])}
@@ -406,8 +424,8 @@ def write_records(path: Path, records: Sequence[Mapping[str, Any]], fmt: str,
 def suggest(model: Model, n: int, strategy: str = "uncertainty", fmt: str = "jsonl",
             rows: Iterable[dict[str, Any]] | None = None,
             articles: Iterable[Article] | None = None, unit: str = "sentence", seed: int = 0,
-            labelled: Labelled | None = None, tally: Tally | None = None
-            ) -> list[dict[str, Any]]:
+            labelled: Labelled | None = None, tally: Tally | None = None,
+            focus: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The records to annotate next, in `fmt`: `n` sentences of `articles` (or of `rows`
     with their context set), or with `unit` "article" `n` whole articles."""
     if fmt not in FORMATS or unit not in UNITS:
@@ -418,9 +436,9 @@ def suggest(model: Model, n: int, strategy: str = "uncertainty", fmt: str = "jso
             raise ConfigError("whole articles (unit article) are suggested from articles "
                               "(--articles SOURCE...), not from sentence rows")
         return [article_record(a, rows_, fmt, model) for a, rows_ in
-                choose_articles(model, articles, n, strategy, seed, labelled, tally)]
+                choose_articles(model, articles, n, strategy, seed, labelled, tally, focus)]
     source: Iterable[dict[str, Any]] = rows if rows is not None else (
         r for a in articles or () for r in model.segment(a.text, a.id))
     return [sentence_record(r, fmt, model)
-            for r in choose_sentences(model, source, n, strategy, seed, labelled, tally)]
+            for r in choose_sentences(model, source, n, strategy, seed, labelled, tally, focus)]
 
