@@ -176,17 +176,18 @@ def test_cards_load_with_huggingface_hub(logged: Path) -> None:
 def test_files_follow_the_umask(workdir: Path, tmp_path: Path) -> None:
     """Artifacts, datasets and reports are readable by others under umask 022, like any file."""
     out = tmp_path / "o"
-    code = (f"import os; os.umask(0o022); from stancekit.cli import main; import sys; "
-            f"sys.argv = sys.argv[1:]; main()")
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code, "stancekit", *args], cwd=workdir,
-                              capture_output=True, text=True)
-    res = cli("train", "configs/default.yaml", "--set", f"output.dir={out}", "--json")
-    assert res.returncode == 0, res.stderr
-    art = Path(json.loads(res.stdout)["artifact"])
-    built = cli("build", "configs/default.yaml", "--set", f"output.dir={out}").stdout.strip()
-    assert cli("evaluate", str(art), built, "--output", str(out / "report"),
-               "--bootstrap", "20").returncode == 0
+    old_mask = os.umask(0o022)  # process-wide, so restored whatever happens
+    try:
+        res = run_cli("train", "configs/default.yaml", "--set", f"output.dir={out}", "--json",
+                      cwd=workdir)
+        assert res.returncode == 0, res.stderr
+        art = Path(json.loads(res.stdout)["artifact"])
+        built = run_cli("build", "configs/default.yaml", "--set", f"output.dir={out}",
+                        cwd=workdir).stdout.strip()
+        assert run_cli("evaluate", str(art), built, "--output", str(out / "report"),
+                       "--bootstrap", "20", cwd=workdir).returncode == 0
+    finally:
+        os.umask(old_mask)
     for d in (art, Path(built), out / "report"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o755, d
         for f in d.iterdir():

@@ -5,6 +5,7 @@ ids (a round trip through each tool's export shape, annotated as an annotator wo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -255,6 +256,24 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, trained: Path, args: l
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_unwritable_output_fails_before_scoring(tmp_path: Path, trained: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hours of scoring are not spent on a corpus whose result has nowhere to go."""
+    import stancekit.suggest as sg
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("scored before the output was checked")
+    monkeypatch.setattr(sg, "suggest", never)
+    (tmp_path / "ro").mkdir(mode=0o555)
+    for out, message in (("missing/tasks.json", "No such file or directory"),
+                         ("ro/tasks.json", "Permission denied"), ("ro", "is a directory")):
+        res = run_cli("suggest", str(trained), "--articles", str(ROOT / "data/articles"),
+                      "--n", "3", "--output", out, cwd=tmp_path)
+        if out.startswith("ro/") and os.geteuid() == 0:
+            continue  # root writes into a read-only folder
+        assert res.returncode == 2 and f"{out}: " in res.stderr and message in res.stderr, res
+        assert len(res.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("strategy, focus", [("uncertainty", None), ("margin", None),

@@ -119,6 +119,20 @@ def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[_Outp
                 raise _fail(Path(path), exc) from None
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail now, naming `path`, when no file can be written there: before a long job, not
+    after it (a temporary is made beside `path` and removed)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        raise _fail(path, exc) from None
+    os.close(fd)
+    _unlink_quietly(tmp)
+
+
 def write_file(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write `data` to `path` atomically; return the path."""
     with open_atomic(path, "wb" if isinstance(data, bytes) else "w") as fh:

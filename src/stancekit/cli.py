@@ -509,6 +509,7 @@ def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: st
     from .read import ReadReport, read_sources
     from .runtime import load
     from .streaming import input_rows, model_on_error, sources as article_sources
+    from .atomic import check_writable
     from .suggest import Tally, read_labelled, suggest as choose, write_records
     from .runtime.records import with_context
     if articles == bool(input_path) or (input_path and sources) or (articles and not sources):
@@ -516,6 +517,7 @@ def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: st
     if unit == "article" and not articles:
         raise click.UsageError("--unit article hands out whole articles: use --articles SOURCE...")
     m = load(model, _root(root))
+    check_writable(output)  # before the scoring pass, which can take hours on a corpus
     done = read_labelled(Path(p) for p in labelled)
     tally, report = Tally(), ReadReport()
     if articles:
