@@ -44,12 +44,23 @@ def test_each_fold_is_scored_by_a_model_that_never_saw_it() -> None:
 
 
 def _artifacts(workdir: Path) -> list[str]:
-    """Everything under the artifact root (an empty list when there is none yet)."""
-    return sorted(str(p.relative_to(workdir)) for p in (workdir / "artifacts").rglob("*"))
+    """Everything under the artifact root but the run log (an empty list when there is
+    none yet)."""
+    return sorted(str(p.relative_to(workdir)) for p in (workdir / "artifacts").rglob("*")
+                  if not p.name.startswith("runs.sqlite"))
+
+
+def _cv_runs(workdir: Path) -> int:
+    """How many `train --cv` runs the run log holds (0 when there is no log yet)."""
+    if not (workdir / "artifacts" / "runs.sqlite").exists():
+        return 0
+    res = run_cli("runs", "--root", str(workdir / "artifacts"), "--json", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    return sum(json.loads(l)["command"] == "train --cv" for l in res.stdout.splitlines())
 
 
 def test_cv_cli_over_seeds_is_reproducible_and_writes_nothing(workdir: Path) -> None:
-    before = _artifacts(workdir)
+    before, logged = _artifacts(workdir), _cv_runs(workdir)
     args = ("train", "configs/default.yaml", "--cv", "--seeds", "13,14", "--json")
     first, second = run_cli(*args, cwd=workdir), run_cli(*args, cwd=workdir)
     assert first.returncode == 0, first.stderr
@@ -60,7 +71,8 @@ def test_cv_cli_over_seeds_is_reproducible_and_writes_nothing(workdir: Path) -> 
     macro = [out["seeds"][s]["macro_f1"] for s in ("13", "14")]
     assert out["mean"]["macro_f1"] == round(float(np.mean(macro)), 4)
     assert "fold 4/4" in first.stderr
-    assert _artifacts(workdir) == before
+    assert _artifacts(workdir) == before  # no model: only the run log's two records
+    assert _cv_runs(workdir) == logged + 2
 
     table = run_cli("train", "configs/default.yaml", "--cv", cwd=workdir)
     assert table.returncode == 0, table.stderr
