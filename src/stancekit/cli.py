@@ -111,7 +111,8 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                          help="Article id field (--articles)."),
             click.option("--title-field", default="title", show_default=True,
                          help="Headline field (--articles); '' for none."),
-            click.option("--text-field", default="text", show_default=True),
+            click.option("--text-field", default="text", show_default=True,
+                         help="Text field of article records or input rows."),
             click.option("--on-error", type=click.Choice(["raise", "skip"]), default=None,
                          help="An unreadable article record: stop (raise) or count and skip "
                               "it (default: the model's data.on_error)."))):
