@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import IO, Iterator
 
 import pytest
 
@@ -43,6 +48,29 @@ def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subproces
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         raise res.exception  # a bug in the CLI: show it, as STANCEKIT_DEBUG=1 would
     return subprocess.CompletedProcess(["stancekit", *args], res.exit_code, res.stdout, res.stderr)
+
+
+@contextlib.contextmanager
+def serving(model: Path, stderr: IO[bytes] | int = subprocess.DEVNULL) -> Iterator[str]:
+    """`stancekit serve MODEL` as a real process on a free loopback port; yields its base
+    URL once /health answers, and stops it after the block."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    exe = Path(sys.executable).parent / "stancekit"
+    proc = subprocess.Popen([str(exe), "serve", str(model), "--port", str(port)], stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def corrupt_tail(path: Path) -> None:

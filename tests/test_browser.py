@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine "
@@ -124,28 +121,10 @@ def _until(page: Any, expression: str, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(trained: Path) -> Iterator[str]:
-    port = _free_port()
-    exe = Path(sys.executable).parent / "stancekit"
-    proc = subprocess.Popen([str(exe), "serve", str(trained), "--port", str(port)],
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(trained) as base:
+        yield base
 
 
 def test_service_page(browser: Any, service: str, tmp_path: Path) -> None:

@@ -83,6 +83,25 @@ def test_parts_equal_the_single_process_output(cluster: str, trained: Path, many
     assert success["articles"] == 192 and success["sentences"] == len(single.read_text().splitlines())
 
 
+def test_parquet_parts_hold_the_single_process_rows(cluster: str, trained: Path,
+                                                   many_articles: Path, tmp_path: Path) -> None:
+    """`--format parquet` parts, read back and concatenated, are the JSONL rows."""
+    import pyarrow.parquet as pq
+    single = tmp_path / "single.jsonl"
+    assert run_cli("predict", str(trained), "--articles", str(many_articles), "--output",
+                   str(single)).returncode == 0
+    from distributed import Client
+    from stancekit.dask import predict_to_directory
+    out = tmp_path / "parts"
+    with Client(cluster) as client:
+        predict_to_directory(stancekit.load(trained), [ArticleSource(str(many_articles))],
+                             str(out), client, fmt="parquet", block_bytes=20_000)
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) > 5 and not list(out.glob("*.partial")) and (out / "_SUCCESS").is_file()
+    rows = [r for p in parts for r in pq.read_table(p).to_pylist()]
+    assert rows == [json.loads(l) for l in single.read_text().splitlines()]
+
+
 def test_a_bad_record_fails_the_run_and_leaves_no_success(cluster: str, trained: Path,
                                                           many_articles: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from conftest import serving
+
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(url: str, body: bytes | None = None) -> tuple[int, dict]:
@@ -38,21 +32,9 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(trained: Path, server_log: Path):
-    port = _free_port()
-    exe = Path(sys.executable).parent / "stancekit"
-    proc = subprocess.Popen([str(exe), "serve", str(trained), "--port", str(port)],
-                            stderr=server_log.open("wb"))
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if _call(base + "/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+def server(trained: Path, server_log: Path) -> Iterator[str]:
+    with server_log.open("wb") as log, serving(trained, log) as base:
+        yield base
 
 
 def test_serve_endpoints(server: str) -> None:

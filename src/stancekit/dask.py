@@ -24,9 +24,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .config import ArticleSource
 from .errors import ConfigError, DataError, OutputError
-from .read import Article, ReadReport, Unreadable, document, file_records, is_url, source_files
+from .read import (Article, Unreadable, document, file_records, is_url, screen,
+                   source_files)
 from .runtime.model import Model
-from .streaming import JsonlSink, ParquetSink, predict_articles as _predict_articles
+from .streaming import JsonlSink, ParquetSink, predict_articles as _predict_articles, row_sink
 
 BLOCK_BYTES = 64 << 20      # a JSONL file larger than this is split into blocks of this size
 FILES_PER_PARTITION = 256   # txt or HTML files read by one partition
@@ -252,22 +253,7 @@ def run_partition(model: Model, part: Partition, out: str, fmt: str, on_error: s
     skipped: dict[str, int] = {}
 
     def articles() -> Iterator[Article]:
-        seen: set[str] = set()
-        for item in partition_articles(part):
-            if isinstance(item, Unreadable):
-                if on_error != "skip":
-                    raise item.error
-                skipped["unreadable record"] = skipped.get("unreadable record", 0) + 1
-                continue
-            problem = "empty article" if not item.text.strip() else \
-                "duplicate article" if item.id in seen else None
-            if problem:
-                if on_error == "skip":
-                    skipped[problem] = skipped.get(problem, 0) + 1
-                    continue
-                raise DataError(problem + (f" id {item.id!r}" if "duplicate" in problem else ""),
-                                item.path, item.line)
-            seen.add(item.id)
+        for item in screen(partition_articles(part), on_error, skipped):
             result.ids.append(item.id)
             yield item
 
@@ -287,41 +273,30 @@ def run_partition(model: Model, part: Partition, out: str, fmt: str, on_error: s
 
 
 def _part_sink(target: str, fmt: str, labels: Sequence[str], explain: bool) -> Any:
-    import contextlib
+    """Where a part's rows go: a local file written atomically, as `predict --output`
+    writes one (parquet by its suffix), or an object-store file written in one PUT."""
+    if is_url(target):
+        return _remote_sink(target, fmt, labels, explain)
+    return row_sink(target, fmt, labels, explain=explain)
 
-    @contextlib.contextmanager
-    def local() -> Iterator[Any]:
-        from .atomic import atomic_path, open_atomic
+
+@contextlib.contextmanager
+def _remote_sink(target: str, fmt: str, labels: Sequence[str], explain: bool) -> Iterator[Any]:
+    from .read import _fs
+    fs, name = _fs(target)
+    with fs.open(name, "wb") as fh:  # an object store's PUT lands whole or not at all
         if fmt == "parquet":
-            with atomic_path(target) as tmp:
-                sink = ParquetSink(tmp, labels, explain)
-                try:
-                    yield sink
-                finally:
-                    sink.close()
+            sink = ParquetSink(fh, labels, explain)
+            try:
+                yield sink
+            finally:
+                sink.close()
         else:
-            with open_atomic(target) as fh:
-                yield JsonlSink(fh)  # type: ignore[arg-type]
-
-    @contextlib.contextmanager
-    def remote() -> Iterator[Any]:
-        from .read import _fs
-        fs, name = _fs(target)
-        with fs.open(name, "wb") as fh:  # an object store's PUT lands whole or not at all
-            if fmt == "parquet":
-                sink = ParquetSink(fh, labels, explain)
-                try:
-                    yield sink
-                finally:
-                    sink.close()
-            else:
-                import io
-                text = io.TextIOWrapper(fh, encoding="utf-8")
-                yield JsonlSink(text)
-                text.flush()
-                text.detach()
-
-    return remote() if is_url(target) else local()
+            import io
+            text = io.TextIOWrapper(fh, encoding="utf-8")
+            yield JsonlSink(text)
+            text.flush()
+            text.detach()
 
 
 def _prepare(out: str) -> None:

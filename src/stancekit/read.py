@@ -20,7 +20,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, MutableMapping
 
 from .config import ArticleSource
 from .errors import DataError
@@ -333,29 +333,35 @@ def file_records(path: str, fmt: str, src: ArticleSource, ident: str = ""
                         path)
 
 
+def screen(items: Iterable[Article | Unreadable], on_error: str,
+           skipped: MutableMapping[str, int]) -> Iterator[Article]:
+    """The readable articles of `items`, checked for empty texts and repeated ids; an
+    unreadable or failing record raises (`on_error: raise`) or is counted in `skipped`."""
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Unreadable):
+            if on_error != "skip":
+                raise item.error
+            skipped["unreadable record"] = skipped.get("unreadable record", 0) + 1
+            continue
+        problem = "empty article" if not item.text.strip() else \
+            "duplicate article" if item.id in seen else None
+        if problem:
+            if on_error == "skip":
+                skipped[problem] = skipped.get(problem, 0) + 1
+                continue
+            raise DataError(problem + (f" id {item.id!r}" if "duplicate" in problem else ""),
+                            item.path, item.line)
+        seen.add(item.id)
+        yield item
+
+
 def iter_articles(src: ArticleSource, base: Path, on_error: str = "raise",
                   report: ReadReport | None = None) -> Iterator[Article]:
-    """Yield the articles of one source in order, checking for empty texts and duplicate
-    ids; an unreadable record raises (`on_error: raise`) or is counted and skipped."""
+    """Yield the articles of one source in order, screened (`screen`)."""
     report = report if report is not None else ReadReport()
-    seen: set[str] = set()
-    for path, fmt, ident in source_files(src.path, src.format, base):
-        for item in file_records(path, fmt, src, ident):
-            if isinstance(item, Unreadable):
-                if on_error != "skip":
-                    raise item.error
-                report.skipped["unreadable record"] += 1
-                continue
-            problem = "empty article" if not item.text.strip() else \
-                "duplicate article" if item.id in seen else None
-            if problem:
-                if on_error == "skip":
-                    report.skipped[problem] += 1
-                    continue
-                raise DataError(problem + (f" id {item.id!r}" if "duplicate" in problem else ""),
-                                item.path, item.line)
-            seen.add(item.id)
-            yield item
+    yield from screen((item for path, fmt, ident in source_files(src.path, src.format, base)
+                       for item in file_records(path, fmt, src, ident)), on_error, report.skipped)
 
 
 def read_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

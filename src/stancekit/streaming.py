@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
@@ -253,7 +254,8 @@ def text_sink(output: str) -> Iterator[Callable[[Iterable[Article]], Iterator[Ar
 
 
 @contextlib.contextmanager
-def row_sink(output: str, fmt: str, labels: Sequence[str], stdout: Callable[[], IO[str]],
+def row_sink(output: str, fmt: str, labels: Sequence[str],
+             stdout: Callable[[], IO[str]] = lambda: sys.stdout,
              explain: bool = False) -> Iterator[JsonlSink | ParquetSink]:
     """Where output rows go: stdout ("-"), or a file written atomically (parquet when its
     name ends in .parquet, else JSONL or the table)."""
