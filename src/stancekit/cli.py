@@ -368,10 +368,11 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
     """Label sentences: TEXT arguments, an --input file, a raw --article, or (--articles)
     every sentence of the article collections given as arguments."""
     import contextlib
-    from .read import Article, ReadReport, read_sources
+    from .read import Article, ReadReport
     from .runtime import load
-    from .streaming import (input_format as detect, input_rows, model_on_error, predict_articles,
-                            predict_rows, read_article_file, row_sink, sources, text_sink)
+    from .streaming import (input_format as detect, input_rows, model_articles, model_on_error,
+                            predict_articles, predict_rows, read_article_file, row_sink, sources,
+                            text_sink)
     chosen = sum(map(bool, (input_path, article, articles)))
     if chosen > 1 or (not texts and not (input_path or article)) or \
             (texts and (input_path or article)):
@@ -414,10 +415,8 @@ def predict(model: str, texts: tuple[str, ...], input_path: str | None, input_fo
         if articles or article:
             if articles:
                 report = ReadReport()
-                found: Iterable[Article] = read_sources(
-                    sources(texts, source_format, id_field, title_field, text_field), Path("."),
-                    on_error or model_on_error(m), report)
-                found = _progress("predicting", " articles")(found)
+                found: Iterable[Article] = _progress("predicting", " articles")(model_articles(
+                    m, texts, report, on_error, source_format, id_field, title_field, text_field))
             else:
                 found = [read_article_file(Path(str(article)))]
             if keep_text is not None:
@@ -444,8 +443,8 @@ def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str,
                 source_format: str, id_field: str, title_field: str, text_field: str,
                 on_error: str | None) -> None:
     """`predict --format html`: the article view, one page or a directory of them."""
-    from .read import ReadReport, read_sources
-    from .streaming import model_on_error, read_article_file, sources
+    from .read import ReadReport
+    from .streaming import model_articles, read_article_file
     from .views import article_page, write_article_pages
     if article:
         art = read_article_file(Path(article))
@@ -459,9 +458,8 @@ def _html_pages(m: Any, article: str | None, srcs: tuple[str, ...], output: str,
             _out(output)
         return
     report = ReadReport()
-    found = _progress("pages", " articles")(read_sources(
-        sources(srcs, source_format, id_field, title_field, text_field), Path("."),
-        on_error or model_on_error(m), report))
+    found = _progress("pages", " articles")(model_articles(
+        m, srcs, report, on_error, source_format, id_field, title_field, text_field))
     n = write_article_pages(Path(output), m, ((a.id, a.text, m.predict_article(a.text, a.id, explain))
                                               for a in found), explain)
     click.echo(f"{n} article pages and index.html", err=True)
@@ -507,9 +505,9 @@ def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: st
             on_error: str | None, root: str | None) -> None:
     """The next sentences worth labelling, pre-annotated with MODEL's labels, in the
     import format of an annotation tool."""
-    from .read import ReadReport, read_sources
+    from .read import ReadReport
     from .runtime import load
-    from .streaming import input_rows, model_on_error, sources as article_sources
+    from .streaming import input_rows, model_articles
     from .atomic import check_writable
     from .suggest import Tally, read_labelled, suggest as choose, write_records
     from .runtime.records import with_context
@@ -522,9 +520,8 @@ def suggest(model: str, sources: tuple[str, ...], articles: bool, input_path: st
     done = read_labelled(Path(p) for p in labelled)
     tally, report = Tally(), ReadReport()
     if articles:
-        found = _progress("scoring", " articles")(read_sources(
-            article_sources(sources, source_format, id_field, title_field, text_field),
-            Path("."), on_error or model_on_error(m), report))
+        found = _progress("scoring", " articles")(model_articles(
+            m, sources, report, on_error, source_format, id_field, title_field, text_field))
         records = choose(m, n, strategy, fmt, articles=found, unit=unit, seed=seed,
                          labelled=done, tally=tally, focus=focus)
     else:

@@ -21,7 +21,8 @@ from .atomic import atomic_path, open_atomic
 from .errors import ConfigError, DataError
 from .inputs import lines, open_input, parse_json, read_text
 from .config import ArticleSource
-from .read import CSV_FIELD_LIMIT, Article, html_document, looks_like_html
+from .read import (CSV_FIELD_LIMIT, Article, ReadReport, html_document, looks_like_html,
+                   read_sources)
 from .runtime.model import Model
 from .runtime.records import with_context
 
@@ -192,6 +193,16 @@ def model_on_error(model: Model) -> str:
         return "raise"
     from .config import load_config
     return load_config(model.path / "config.yaml").data.on_error
+
+
+def model_articles(model: Model, paths: Iterable[str], report: ReadReport,
+                   on_error: str | None = None, fmt: str = "auto", id_field: str = "id",
+                   title_field: str | None = "title", text_field: str = "text"
+                   ) -> Iterator[Article]:
+    """The articles of the sources a command names, in order: read as `build` reads them,
+    bad records handled by `on_error` (default: the model's `data.on_error`)."""
+    return read_sources(sources(paths, fmt, id_field, title_field, text_field), Path("."),
+                        on_error or model_on_error(model), report)
 
 
 # -- writing rows -------------------------------------------------------------------------
